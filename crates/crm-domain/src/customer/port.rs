@@ -1,0 +1,66 @@
+//! The port through which the customer service reaches storage.
+
+use async_trait::async_trait;
+
+use super::commands::{CustomerChanges, CustomerQuery, NewCustomer};
+use super::Customer;
+use crate::error::DomainError;
+use crate::ids::{CompanyId, CustomerId};
+
+/// Storage of customers, always scoped to one company: an implementation must never read or
+/// change a row of another company, whatever id it is given.
+///
+/// # Errors
+/// Every method may fail with:
+/// - [`DomainError::Unavailable`] when the store cannot be reached or is saturated (retryable);
+/// - [`DomainError::Internal`] on any other unexpected store failure.
+///
+/// Method-specific errors are listed on each method. "Not found" is not an error of the port:
+/// methods addressing one customer return `None`/`false` when it does not exist in `company`.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait CustomerRepository: Send + Sync + 'static {
+    /// Stores a new customer and returns it as stored (with id and timestamps).
+    ///
+    /// # Errors
+    /// [`DomainError::Conflict`] when another customer of `company` has the same email
+    /// (compared case-insensitively).
+    async fn insert(
+        &self,
+        company: CompanyId,
+        customer: NewCustomer,
+    ) -> Result<Customer, DomainError>;
+
+    /// The customer with `id` in `company`, if any.
+    async fn find(
+        &self,
+        company: CompanyId,
+        id: CustomerId,
+    ) -> Result<Option<Customer>, DomainError>;
+
+    /// Applies `changes` and returns the customer after the change, or `None` when it does not
+    /// exist in `company`. `updated_at` moves forward.
+    ///
+    /// # Errors
+    /// [`DomainError::Conflict`] when the new email is taken in `company`.
+    async fn update(
+        &self,
+        company: CompanyId,
+        id: CustomerId,
+        changes: CustomerChanges,
+    ) -> Result<Option<Customer>, DomainError>;
+
+    /// Deletes the customer with its notes and interactions; `false` when it did not exist.
+    async fn delete(&self, company: CompanyId, id: CustomerId) -> Result<bool, DomainError>;
+
+    /// Up to `query.limit + 1` customers matching `query`, in its order, starting after its
+    /// cursor. (The extra row tells the caller a next page exists.)
+    async fn list(
+        &self,
+        company: CompanyId,
+        query: CustomerQuery,
+    ) -> Result<Vec<Customer>, DomainError>;
+
+    /// How many customers match `query`'s filters (cursor and limit ignored).
+    async fn count(&self, company: CompanyId, query: CustomerQuery) -> Result<u64, DomainError>;
+}

@@ -1,0 +1,67 @@
+//! Domain errors. Adapters translate driver failures into these; the HTTP layer maps each
+//! variant to one status code.
+
+use serde::Serialize;
+
+/// One failing field of a validation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    /// Path of the field in the request (camelCase, `tags[2]` for list items).
+    pub field: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+impl FieldError {
+    /// A failure of `field`.
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Everything a use case can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum DomainError {
+    /// The entity does not exist in the actor's company (or is private to someone else).
+    #[error("{entity} not found")]
+    NotFound {
+        /// Kind of entity, e.g. `customer`.
+        entity: &'static str,
+    },
+    /// Input failed validation; nothing was changed.
+    #[error("validation failed")]
+    Validation(Vec<FieldError>),
+    /// The change conflicts with existing data (e.g. a duplicate email).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The actor may not do this.
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    /// A backing store is unreachable or overloaded; the request may be retried.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    /// An unexpected failure of an adapter; details are for logs only.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl DomainError {
+    /// Shorthand for a single-field validation error.
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        DomainError::Validation(vec![FieldError::new(field, message)])
+    }
+}
+
+impl From<garde::Report> for DomainError {
+    fn from(report: garde::Report) -> Self {
+        DomainError::Validation(
+            report
+                .iter()
+                .map(|(path, error)| FieldError::new(path.to_string(), error.to_string()))
+                .collect(),
+        )
+    }
+}

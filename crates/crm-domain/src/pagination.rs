@@ -1,0 +1,186 @@
+//! Keyset (cursor) pagination: a page is the rows after a `(sort key, id)` position, so page
+//! 10,000 costs what page 1 costs. Cursors are opaque to clients.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::error::DomainError;
+
+/// How many items a page holds: 1 to [`PageLimit::MAX`], [`PageLimit::DEFAULT`] when unset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageLimit(u32);
+
+impl PageLimit {
+    /// Default page size.
+    pub const DEFAULT: u32 = 20;
+    /// Largest page size.
+    pub const MAX: u32 = 100;
+
+    /// Validates a requested page size.
+    ///
+    /// # Errors
+    /// [`DomainError::Validation`] on `limit` when it is 0 or above [`PageLimit::MAX`].
+    pub fn new(limit: Option<u32>) -> Result<Self, DomainError> {
+        match limit {
+            None => Ok(Self(Self::DEFAULT)),
+            Some(n) if (1..=Self::MAX).contains(&n) => Ok(Self(n)),
+            Some(_) => Err(DomainError::invalid(
+                "limit",
+                format!("must be between 1 and {}", Self::MAX),
+            )),
+        }
+    }
+
+    /// The size as a number.
+    pub const fn get(self) -> u32 {
+        self.0
+    }
+}
+
+impl Default for PageLimit {
+    fn default() -> Self {
+        Self(Self::DEFAULT)
+    }
+}
+
+/// The value of the sort key at a cursor position.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum SortKey {
+    /// A timestamp key (`createdAt`, `updatedAt`).
+    Time(DateTime<Utc>),
+    /// A text key (`name`).
+    Text(String),
+}
+
+/// A decoded cursor: the position after which the next page starts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cursor {
+    /// Which sort the cursor was made for; a cursor is only valid with the same sort.
+    #[serde(rename = "s")]
+    pub sort: String,
+    /// Sort key of the last item of the previous page.
+    #[serde(rename = "k")]
+    pub key: SortKey,
+    /// Id of the last item of the previous page (the tie breaker).
+    #[serde(rename = "i")]
+    pub id: Uuid,
+}
+
+impl Cursor {
+    /// The opaque string handed to clients.
+    pub fn encode(&self) -> String {
+        // Serialising this plain struct cannot fail; an empty cursor would only end the walk.
+        let json = serde_json::to_vec(self).unwrap_or_default();
+        URL_SAFE_NO_PAD.encode(json)
+    }
+
+    /// Decodes a client's cursor and checks it belongs to `sort`.
+    ///
+    /// # Errors
+    /// [`DomainError::Validation`] on `cursor` when it is not one of ours or was made for
+    /// another sort order.
+    pub fn decode(raw: &str, sort: &str) -> Result<Self, DomainError> {
+        let invalid = || DomainError::invalid("cursor", "is not a valid cursor for this query");
+        if raw.len() > 1024 {
+            return Err(invalid());
+        }
+        let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| invalid())?;
+        let cursor: Cursor = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
+        if cursor.sort != sort {
+            return Err(invalid());
+        }
+        Ok(cursor)
+    }
+}
+
+/// One page of a list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    /// The items, in list order.
+    pub items: Vec<T>,
+    /// The cursor of the next page, `None` on the last page.
+    pub next_cursor: Option<String>,
+    /// The total number of matches, when it was asked for.
+    pub total_count: Option<u64>,
+}
+
+impl<T> Page<T> {
+    /// Builds a page from `limit + 1` fetched rows: the extra row, if present, only proves that
+    /// a next page exists.
+    pub fn from_overfetch(
+        mut rows: Vec<T>,
+        limit: PageLimit,
+        cursor_of: impl Fn(&T) -> Cursor,
+    ) -> Self {
+        let limit = limit.get() as usize;
+        let has_next = rows.len() > limit;
+        rows.truncate(limit);
+        let next_cursor = if has_next {
+            rows.last().map(|last| cursor_of(last).encode())
+        } else {
+            None
+        };
+        Self {
+            items: rows,
+            next_cursor,
+            total_count: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cursor() -> Cursor {
+        Cursor {
+            sort: "-createdAt".into(),
+            key: SortKey::Time(Utc::now()),
+            id: Uuid::now_v7(),
+        }
+    }
+
+    #[test]
+    fn cursor_round_trips() {
+        let c = cursor();
+        assert_eq!(Cursor::decode(&c.encode(), "-createdAt").unwrap(), c);
+    }
+
+    #[test]
+    fn cursor_of_another_sort_is_rejected() {
+        let c = cursor();
+        assert!(matches!(
+            Cursor::decode(&c.encode(), "name"),
+            Err(DomainError::Validation(_))
+        ));
+    }
+
+    #[test]
+    fn garbage_cursor_is_rejected() {
+        assert!(Cursor::decode("%%%", "name").is_err());
+        assert!(Cursor::decode(&URL_SAFE_NO_PAD.encode("{}"), "name").is_err());
+    }
+
+    #[test]
+    fn limit_bounds() {
+        assert_eq!(PageLimit::new(None).unwrap().get(), 20);
+        assert_eq!(PageLimit::new(Some(100)).unwrap().get(), 100);
+        assert!(PageLimit::new(Some(0)).is_err());
+        assert!(PageLimit::new(Some(101)).is_err());
+    }
+
+    #[test]
+    fn overfetch_sets_next_cursor_only_when_more_rows_exist() {
+        let limit = PageLimit::new(Some(2)).unwrap();
+        let mk = |_: &u32| cursor();
+        let page = Page::from_overfetch(vec![1, 2, 3], limit, mk);
+        assert_eq!(page.items, vec![1, 2]);
+        assert!(page.next_cursor.is_some());
+        let last = Page::from_overfetch(vec![1, 2], limit, mk);
+        assert!(last.next_cursor.is_none());
+    }
+}

@@ -1,0 +1,223 @@
+//! Builds the application: adapters, services, middleware and routes, bound to a listener.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix_cors::Cors;
+use actix_web::body::MessageBody;
+use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::middleware::{from_fn, Compress, DefaultHeaders, Next};
+use actix_web::{web, App, HttpResponse, HttpServer};
+use anyhow::Context;
+use crm_domain::{CustomerService, EventPublisher};
+use crm_postgres::{Database, PgCustomerRepository, PoolSettings};
+use crm_redis::{InProcessEventPublisher, RedisClient, RedisEventPublisher};
+use utoipa::OpenApi;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::auth::JwtVerifier;
+use crate::config::Config;
+use crate::error::ApiError;
+use crate::extract::{path_config, query_config, BodyLimit};
+use crate::openapi::ApiDoc;
+use crate::request_id::{request_id_middleware, REQUEST_ID_HEADER};
+use crate::routes::{customers, health};
+
+/// How long a Redis call may take before it counts as down.
+const REDIS_TIMEOUT: Duration = Duration::from_millis(250);
+
+/// Everything the handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    customers: CustomerService,
+    verifier: JwtVerifier,
+    health: health::HealthChecks,
+    body_limit: usize,
+    cors_origins: Vec<String>,
+    request_timeout: Duration,
+}
+
+impl AppState {
+    /// Wires the adapters for `config` into the services. Does not touch the network:
+    /// pools connect lazily.
+    ///
+    /// # Errors
+    /// When a pool cannot be built from the configuration.
+    pub fn new(config: &Config) -> anyhow::Result<Self> {
+        let database = Database::connect(
+            &config.database_url,
+            PoolSettings {
+                max_size: config.database_pool_size,
+                ..PoolSettings::default()
+            },
+        )
+        .context("DATABASE_URL")?;
+        let (events, redis): (Arc<dyn EventPublisher>, Option<RedisClient>) =
+            match &config.redis_url {
+                Some(url) => {
+                    let client = RedisClient::connect(url, REDIS_TIMEOUT).context("REDIS_URL")?;
+                    (
+                        Arc::new(RedisEventPublisher::new(client.clone())),
+                        Some(client),
+                    )
+                }
+                None => (Arc::new(InProcessEventPublisher::default()), None),
+            };
+        let customers = CustomerService::new(
+            Arc::new(PgCustomerRepository::new(database.clone())),
+            events,
+        );
+        Ok(Self {
+            customers,
+            verifier: JwtVerifier::new(&config.jwt),
+            health: health::HealthChecks {
+                database,
+                redis,
+                started: Instant::now(),
+            },
+            body_limit: config.body_limit_bytes,
+            cors_origins: config.cors_origins.clone(),
+            request_timeout: config.request_timeout,
+        })
+    }
+
+    /// Registers state and routes on an actix `App`.
+    pub fn configure(&self, cfg: &mut web::ServiceConfig) {
+        cfg.app_data(web::Data::new(self.customers.clone()))
+            .app_data(web::Data::new(self.verifier.clone()))
+            .app_data(web::Data::new(self.health.clone()))
+            .app_data(web::PayloadConfig::new(self.body_limit))
+            .app_data(BodyLimit(self.body_limit))
+            .app_data(path_config())
+            .app_data(query_config())
+            .configure(health::configure)
+            .configure(customers::configure)
+            .service(
+                SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", ApiDoc::openapi()),
+            );
+    }
+
+    fn cors(&self) -> Cors {
+        let mut cors = Cors::default()
+            .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE"])
+            .allowed_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                REQUEST_ID_HEADER,
+            ])
+            .expose_headers([header::LOCATION, REQUEST_ID_HEADER])
+            .max_age(600);
+        for origin in &self.cors_origins {
+            cors = cors.allowed_origin(origin);
+        }
+        cors
+    }
+}
+
+async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::not_found("no such resource"))
+}
+
+/// Abandons a request that runs longer than the configured timeout (504 problem). Dropping
+/// the handler's future rolls back its open transaction.
+async fn timeout_middleware(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody + 'static>, actix_web::Error> {
+    let limit = req
+        .app_data::<web::Data<RequestTimeout>>()
+        .map_or(Duration::from_secs(30), |t| t.0);
+    match tokio::time::timeout(limit, next.call(req)).await {
+        Ok(res) => res,
+        Err(_) => Err(ApiError::timeout().into()),
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct RequestTimeout(Duration);
+
+/// Builds the full application for `state`.
+pub fn build_app(
+    state: AppState,
+) -> App<
+    impl actix_web::dev::ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let cors = state.cors();
+    let timeout = RequestTimeout(state.request_timeout);
+    App::new()
+        .app_data(web::Data::new(timeout))
+        .configure(|cfg| state.configure(cfg))
+        .default_service(web::to(not_found))
+        .wrap(from_fn(timeout_middleware))
+        .wrap(cors)
+        .wrap(Compress::default())
+        .wrap(
+            DefaultHeaders::new()
+                .add((
+                    header::X_CONTENT_TYPE_OPTIONS,
+                    HeaderValue::from_static("nosniff"),
+                ))
+                .add((header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+                .add((
+                    header::REFERRER_POLICY,
+                    HeaderValue::from_static("no-referrer"),
+                )),
+        )
+        .wrap(from_fn(request_id_middleware))
+}
+
+/// A bound, not yet running server.
+pub struct Application {
+    server: Server,
+    port: u16,
+}
+
+impl Application {
+    /// Prepares the database (creates it, migrates it), wires the services and binds
+    /// `HOST:PORT` (`PORT=0` picks a free port, see [`Application::port`]).
+    ///
+    /// # Errors
+    /// When the database cannot be prepared, a pool cannot be built or the port cannot be
+    /// bound.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        crm_postgres::migrate::prepare(&config.database_url)
+            .await
+            .context("preparing the database (DATABASE_URL)")?;
+        let state = AppState::new(&config)?;
+        let listener = TcpListener::bind((config.host.as_str(), config.port))
+            .with_context(|| format!("binding {}:{} (HOST/PORT)", config.host, config.port))?;
+        let port = listener.local_addr()?.port();
+        let server = HttpServer::new(move || build_app(state.clone()))
+            .listen(listener)?
+            .shutdown_timeout(30)
+            .run();
+        tracing::info!(host = %config.host, port, "listening");
+        Ok(Self { server, port })
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until the server is stopped (SIGINT/SIGTERM).
+    ///
+    /// # Errors
+    /// When the server fails.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+
+    /// The server handle and future, for callers (tests) that spawn it themselves.
+    pub fn into_server(self) -> Server {
+        self.server
+    }
+}

@@ -1,0 +1,310 @@
+//! Configuration from the environment. Every invalid value stops start-up with a message
+//! naming the variable.
+
+use std::time::Duration;
+
+use thiserror::Error;
+
+/// A configuration problem, naming the variable at fault.
+#[derive(Debug, Error, PartialEq, Eq)]
+#[error("{var}: {message}")]
+pub struct ConfigError {
+    /// The environment variable.
+    pub var: &'static str,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+fn invalid(var: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        var,
+        message: message.into(),
+    }
+}
+
+/// How tokens are verified (and, for the `token` subcommand, signed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JwtConfig {
+    /// HS256 shared secret (`JWT_SECRET`), at least 32 bytes.
+    pub secret: String,
+    /// Required `iss` claim when set (`JWT_ISSUER`).
+    pub issuer: Option<String>,
+    /// Required `aud` claim when set (`JWT_AUDIENCE`).
+    pub audience: Option<String>,
+    /// Clock skew tolerated on `exp`/`nbf` (`JWT_LEEWAY_SECONDS`, default 30).
+    pub leeway_seconds: u64,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// One JSON object per line (default; for log shippers).
+    Json,
+    /// Human-readable lines.
+    Pretty,
+}
+
+/// The service's whole configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// `DATABASE_URL`, default `postgres://postgres@127.0.0.1:5432/crm`.
+    pub database_url: String,
+    /// `DATABASE_POOL_SIZE`, default 16.
+    pub database_pool_size: usize,
+    /// `REDIS_URL`; without it the service uses in-process implementations.
+    pub redis_url: Option<String>,
+    /// JWT settings.
+    pub jwt: JwtConfig,
+    /// `HOST`, default `0.0.0.0`.
+    pub host: String,
+    /// `PORT`, default 5000; 0 picks a free port.
+    pub port: u16,
+    /// `CORS_ORIGINS`: comma-separated origins allowed to call the API from a browser.
+    pub cors_origins: Vec<String>,
+    /// `LOG_LEVEL`: `error`, `warn`, `info` (default), `debug`, `trace`, or a full
+    /// tracing filter directive.
+    pub log_level: String,
+    /// `LOG_FORMAT`: `json` (default) or `pretty`.
+    pub log_format: LogFormat,
+    /// `BODY_LIMIT_BYTES`: largest accepted request body, default 1 MiB.
+    pub body_limit_bytes: usize,
+    /// `REQUEST_TIMEOUT_SECONDS`: how long one request may take in the service, default 30.
+    pub request_timeout: Duration,
+}
+
+/// Default database.
+pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/crm";
+/// Shortest accepted HS256 secret, in bytes (RFC 7518 §3.2: a key of at least the hash size).
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// Reads variables through `get`, so tests need not touch the process environment.
+struct Source<F>(F);
+
+impl<F: Fn(&str) -> Option<String>> Source<F> {
+    fn opt(&self, var: &'static str) -> Option<String> {
+        (self.0)(var)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    }
+
+    fn parsed<T: std::str::FromStr>(
+        &self,
+        var: &'static str,
+        default: T,
+        check: impl Fn(&T) -> bool,
+        expected: &str,
+    ) -> Result<T, ConfigError> {
+        match self.opt(var) {
+            None => Ok(default),
+            Some(raw) => raw
+                .parse::<T>()
+                .ok()
+                .filter(|v| check(v))
+                .ok_or_else(|| invalid(var, format!("`{raw}` is not {expected}"))),
+        }
+    }
+}
+
+impl JwtConfig {
+    /// Reads the JWT variables through `get`.
+    ///
+    /// # Errors
+    /// When `JWT_SECRET` is missing or too short, or the leeway is not a number.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Self::read(&Source(get))
+    }
+
+    fn read<F: Fn(&str) -> Option<String>>(src: &Source<F>) -> Result<Self, ConfigError> {
+        let secret = src.opt("JWT_SECRET").ok_or_else(|| {
+            invalid(
+                "JWT_SECRET",
+                "is required: set it to the HS256 secret shared with User Management",
+            )
+        })?;
+        if secret.len() < MIN_SECRET_BYTES {
+            return Err(invalid(
+                "JWT_SECRET",
+                format!("must be at least {MIN_SECRET_BYTES} bytes long"),
+            ));
+        }
+        Ok(Self {
+            secret,
+            issuer: src.opt("JWT_ISSUER"),
+            audience: src.opt("JWT_AUDIENCE"),
+            leeway_seconds: src.parsed(
+                "JWT_LEEWAY_SECONDS",
+                30,
+                |s| *s <= 300,
+                "a number of seconds from 0 to 300",
+            )?,
+        })
+    }
+}
+
+impl Config {
+    /// Reads the process environment.
+    ///
+    /// # Errors
+    /// The first invalid variable.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|var| std::env::var(var).ok())
+    }
+
+    /// Reads variables through `get`.
+    ///
+    /// # Errors
+    /// The first invalid variable.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let src = Source(get);
+        let database_url = src
+            .opt("DATABASE_URL")
+            .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+        if !(database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
+            return Err(invalid(
+                "DATABASE_URL",
+                "must be a postgres:// or postgresql:// URL",
+            ));
+        }
+        let redis_url = src.opt("REDIS_URL");
+        if let Some(url) = &redis_url {
+            if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
+                return Err(invalid("REDIS_URL", "must be a redis:// or rediss:// URL"));
+            }
+        }
+        let log_level = src.opt("LOG_LEVEL").unwrap_or_else(|| "info".to_owned());
+        if tracing_subscriber::EnvFilter::try_new(&log_level).is_err() {
+            return Err(invalid(
+                "LOG_LEVEL",
+                format!("`{log_level}` is not a level (error, warn, info, debug, trace) or filter"),
+            ));
+        }
+        let log_format = match src.opt("LOG_FORMAT").as_deref() {
+            None | Some("json") => LogFormat::Json,
+            Some("pretty") => LogFormat::Pretty,
+            Some(other) => {
+                return Err(invalid(
+                    "LOG_FORMAT",
+                    format!("`{other}` is not json or pretty"),
+                ))
+            }
+        };
+        let cors_origins = src
+            .opt("CORS_ORIGINS")
+            .map(|v| {
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|o| !o.is_empty())
+                    .map(str::to_owned)
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default();
+        for origin in &cors_origins {
+            if !(origin.starts_with("http://") || origin.starts_with("https://")) {
+                return Err(invalid(
+                    "CORS_ORIGINS",
+                    format!("`{origin}` is not an http(s) origin"),
+                ));
+            }
+        }
+        Ok(Self {
+            database_url,
+            database_pool_size: src.parsed(
+                "DATABASE_POOL_SIZE",
+                16,
+                |n| (1..=1000).contains(n),
+                "a pool size from 1 to 1000",
+            )?,
+            redis_url,
+            jwt: JwtConfig::read(&src)?,
+            host: src.opt("HOST").unwrap_or_else(|| "0.0.0.0".to_owned()),
+            port: src.parsed("PORT", 5000, |_| true, "a port number (0-65535)")?,
+            cors_origins,
+            log_level,
+            log_format,
+            body_limit_bytes: src.parsed(
+                "BODY_LIMIT_BYTES",
+                1024 * 1024,
+                |n| (1024..=64 * 1024 * 1024).contains(n),
+                "a size in bytes from 1024 to 67108864",
+            )?,
+            request_timeout: Duration::from_secs(src.parsed(
+                "REQUEST_TIMEOUT_SECONDS",
+                30,
+                |n| (1..=600).contains(n),
+                "a number of seconds from 1 to 600",
+            )?),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    const SECRET: &str = "0123456789abcdef0123456789abcdef";
+
+    fn load(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_apply() {
+        let c = load(&[("JWT_SECRET", SECRET)]).unwrap();
+        assert_eq!(c.database_url, DEFAULT_DATABASE_URL);
+        assert_eq!(c.port, 5000);
+        assert_eq!(c.host, "0.0.0.0");
+        assert_eq!(c.body_limit_bytes, 1024 * 1024);
+        assert_eq!(c.redis_url, None);
+        assert!(c.cors_origins.is_empty());
+    }
+
+    #[test]
+    fn missing_secret_names_the_variable() {
+        let err = load(&[]).unwrap_err();
+        assert_eq!(err.var, "JWT_SECRET");
+        assert_eq!(
+            load(&[("JWT_SECRET", "short")]).unwrap_err().var,
+            "JWT_SECRET"
+        );
+    }
+
+    #[test]
+    fn each_bad_value_names_its_variable() {
+        let cases = [
+            ("PORT", "http"),
+            ("PORT", "70000"),
+            ("DATABASE_URL", "mysql://x/y"),
+            ("REDIS_URL", "localhost:6379"),
+            ("LOG_LEVEL", "loud[["),
+            ("LOG_FORMAT", "xml"),
+            ("CORS_ORIGINS", "example.com"),
+            ("BODY_LIMIT_BYTES", "-1"),
+            ("DATABASE_POOL_SIZE", "0"),
+            ("JWT_LEEWAY_SECONDS", "soon"),
+            ("REQUEST_TIMEOUT_SECONDS", "0"),
+        ];
+        for (var, value) in cases {
+            let err = load(&[("JWT_SECRET", SECRET), (var, value)]).unwrap_err();
+            assert_eq!(err.var, var, "{var}={value}");
+        }
+    }
+
+    #[test]
+    fn lists_are_split() {
+        let c = load(&[
+            ("JWT_SECRET", SECRET),
+            ("CORS_ORIGINS", "https://a.example, http://b.example:8080"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.cors_origins,
+            vec!["https://a.example", "http://b.example:8080"]
+        );
+    }
+}

@@ -1,0 +1,340 @@
+//! Request and response bodies of the HTTP API (camelCase JSON), and their conversion to and
+//! from domain commands and entities.
+
+use chrono::{DateTime, Utc};
+use crm_domain::{
+    CreateCustomer, Customer, CustomerStatus, CustomerType, Page, UpdateCustomer, UserId,
+};
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Map, Value};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::error::{ApiError, ProblemField};
+
+/// Distinguishes an absent field (`None`) from an explicit `null` (`Some(None)`).
+fn double_option<'de, T, D>(de: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: Deserialize<'de>,
+    D: Deserializer<'de>,
+{
+    Option::<T>::deserialize(de).map(Some)
+}
+
+/// A customer as the API shows it.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomerResponse {
+    /// Identifier.
+    pub id: Uuid,
+    /// Owning company (tenant).
+    pub company_id: Uuid,
+    /// Display name.
+    pub name: String,
+    /// Email, unique per company.
+    #[schema(format = "email")]
+    pub email: Option<String>,
+    /// Phone.
+    pub phone: Option<String>,
+    /// The customer's organisation.
+    pub company_name: Option<String>,
+    /// Individual or business.
+    #[serde(rename = "type")]
+    pub customer_type: CustomerType,
+    /// Lifecycle status.
+    pub status: CustomerStatus,
+    /// Acquisition source.
+    pub source: Option<String>,
+    /// Responsible user.
+    pub assigned_to: Option<Uuid>,
+    /// Postal address object.
+    #[schema(value_type = Option<Object>)]
+    pub address: Option<Map<String, Value>>,
+    /// Tags (lower case).
+    pub tags: Vec<String>,
+    /// Free-form JSON object.
+    #[schema(value_type = Object)]
+    pub metadata: Map<String, Value>,
+    /// Creator.
+    pub created_by: Uuid,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Customer> for CustomerResponse {
+    fn from(c: Customer) -> Self {
+        Self {
+            id: c.id.as_uuid(),
+            company_id: c.company_id.as_uuid(),
+            name: c.name,
+            email: c.email.map(String::from),
+            phone: c.phone,
+            company_name: c.company_name,
+            customer_type: c.customer_type,
+            status: c.status,
+            source: c.source,
+            assigned_to: c.assigned_to.map(Uuid::from),
+            address: c.address,
+            tags: c.tags.into_iter().map(String::from).collect(),
+            metadata: c.metadata,
+            created_by: c.created_by.as_uuid(),
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        }
+    }
+}
+
+/// Pagination state of a list.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PageInfo {
+    /// Cursor of the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+    /// Whether a next page exists.
+    pub has_next_page: bool,
+}
+
+/// A page of customers.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomerPage {
+    /// The customers of this page.
+    pub data: Vec<CustomerResponse>,
+    /// Where the next page starts.
+    pub page_info: PageInfo,
+    /// Total matches; only with `includeTotal=true`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total_count: Option<u64>,
+}
+
+impl From<Page<Customer>> for CustomerPage {
+    fn from(page: Page<Customer>) -> Self {
+        Self {
+            data: page.items.into_iter().map(CustomerResponse::from).collect(),
+            page_info: PageInfo {
+                has_next_page: page.next_cursor.is_some(),
+                next_cursor: page.next_cursor,
+            },
+            total_count: page.total_count,
+        }
+    }
+}
+
+/// Body of `POST /api/customers`. Server-owned fields (`id`, `companyId`, `createdBy`,
+/// timestamps) are refused.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateCustomerRequest {
+    /// 1–200 characters.
+    #[schema(min_length = 1, max_length = 200)]
+    pub name: String,
+    /// A valid address, unique per company.
+    #[schema(format = "email", max_length = 254)]
+    pub email: Option<String>,
+    /// At most 50 characters.
+    #[schema(max_length = 50)]
+    pub phone: Option<String>,
+    /// At most 200 characters.
+    #[schema(max_length = 200)]
+    pub company_name: Option<String>,
+    /// Default `individual`.
+    #[serde(rename = "type")]
+    pub customer_type: Option<CustomerType>,
+    /// Default `lead`.
+    pub status: Option<CustomerStatus>,
+    /// At most 100 characters.
+    #[schema(max_length = 100)]
+    pub source: Option<String>,
+    /// Responsible user.
+    pub assigned_to: Option<Uuid>,
+    /// Address object, at most 4 KiB.
+    #[schema(value_type = Option<Object>)]
+    pub address: Option<Map<String, Value>>,
+    /// Up to 50 tags of 1–50 characters.
+    #[serde(default)]
+    #[schema(max_items = 50)]
+    pub tags: Vec<String>,
+    /// JSON object, at most 16 KiB.
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<Map<String, Value>>,
+}
+
+impl From<CreateCustomerRequest> for CreateCustomer {
+    fn from(r: CreateCustomerRequest) -> Self {
+        CreateCustomer {
+            name: r.name,
+            email: r.email,
+            phone: r.phone,
+            company_name: r.company_name,
+            customer_type: r.customer_type,
+            status: r.status,
+            source: r.source,
+            assigned_to: r.assigned_to.map(UserId::from),
+            address: r.address,
+            tags: r.tags,
+            metadata: r.metadata,
+        }
+    }
+}
+
+/// Body of `PUT /api/customers/{id}`: only the fields sent change; `null` clears an optional
+/// field.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpdateCustomerRequest {
+    /// 1–200 characters; not nullable.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = String, min_length = 1, max_length = 200)]
+    pub name: Option<Option<String>>,
+    /// New email, or `null` to clear.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>, format = "email", max_length = 254)]
+    pub email: Option<Option<String>>,
+    /// New phone, or `null`.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>, max_length = 50)]
+    pub phone: Option<Option<String>>,
+    /// New organisation, or `null`.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>, max_length = 200)]
+    pub company_name: Option<Option<String>>,
+    /// New type; not nullable.
+    #[serde(rename = "type", default, deserialize_with = "double_option")]
+    #[schema(value_type = CustomerType)]
+    pub customer_type: Option<Option<CustomerType>>,
+    /// New status; not nullable.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = CustomerStatus)]
+    pub status: Option<Option<CustomerStatus>>,
+    /// New source, or `null`.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>, max_length = 100)]
+    pub source: Option<Option<String>>,
+    /// New assignee, or `null`.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<Uuid>)]
+    pub assigned_to: Option<Option<Uuid>>,
+    /// New address, or `null`.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<Object>)]
+    pub address: Option<Option<Map<String, Value>>>,
+    /// Replacement tags; not nullable.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Vec<String>, max_items = 50)]
+    pub tags: Option<Option<Vec<String>>>,
+    /// Replacement metadata; not nullable.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Object)]
+    pub metadata: Option<Option<Map<String, Value>>>,
+}
+
+/// `Some(None)` is an explicit `null` for a field that cannot be cleared.
+fn not_null<T>(field: &str, value: Option<Option<T>>, errors: &mut Vec<ProblemField>) -> Option<T> {
+    match value {
+        Some(None) => {
+            errors.push(ProblemField {
+                field: field.to_owned(),
+                message: "must not be null".into(),
+            });
+            None
+        }
+        other => other.flatten(),
+    }
+}
+
+impl UpdateCustomerRequest {
+    /// The domain command, refusing `null` on non-clearable fields.
+    ///
+    /// # Errors
+    /// 422 naming each such field.
+    pub fn try_into_domain(self) -> Result<UpdateCustomer, ApiError> {
+        let mut errors = Vec::new();
+        let cmd = UpdateCustomer {
+            name: not_null("name", self.name, &mut errors),
+            email: self.email,
+            phone: self.phone,
+            company_name: self.company_name,
+            customer_type: not_null("type", self.customer_type, &mut errors),
+            status: not_null("status", self.status, &mut errors),
+            source: self.source,
+            assigned_to: self.assigned_to.map(|a| a.map(UserId::from)),
+            address: self.address,
+            tags: not_null("tags", self.tags, &mut errors),
+            metadata: not_null("metadata", self.metadata, &mut errors),
+        };
+        if errors.is_empty() {
+            Ok(cmd)
+        } else {
+            Err(ApiError::validation(errors))
+        }
+    }
+}
+
+/// Query parameters of `GET /api/customers`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query, rename_all = "camelCase")]
+pub struct ListCustomersParams {
+    /// Only customers with this status.
+    #[param(value_type = Option<CustomerStatus>)]
+    pub status: Option<String>,
+    /// Only customers of this type.
+    #[serde(rename = "type")]
+    #[param(rename = "type", value_type = Option<CustomerType>)]
+    pub customer_type: Option<String>,
+    /// Comma-separated tags; customers with any of them.
+    pub tags: Option<String>,
+    /// Only customers assigned to this user.
+    #[param(value_type = Option<Uuid>)]
+    pub assigned_to: Option<String>,
+    /// Created at or after this RFC 3339 time.
+    #[param(value_type = Option<DateTime<Utc>>)]
+    pub created_from: Option<String>,
+    /// Created at or before this RFC 3339 time.
+    #[param(value_type = Option<DateTime<Utc>>)]
+    pub created_to: Option<String>,
+    /// `createdAt`, `-createdAt` (default), `updatedAt`, `-updatedAt`, `name`, `-name`.
+    #[param(pattern = "^-?(createdAt|updatedAt|name)$")]
+    pub sort: Option<String>,
+    /// Page size, 1–100, default 20.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
+    pub limit: Option<String>,
+    /// The `nextCursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Add `totalCount` to the answer.
+    #[param(value_type = Option<bool>)]
+    pub include_total: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn update_distinguishes_absent_from_null() {
+        let req: UpdateCustomerRequest =
+            serde_json::from_str(r#"{"email": null, "phone": "1"}"#).unwrap();
+        let cmd = req.try_into_domain().unwrap();
+        assert_eq!(cmd.email, Some(None));
+        assert_eq!(cmd.phone, Some(Some("1".into())));
+        assert_eq!(cmd.name, None);
+    }
+
+    #[test]
+    fn null_on_a_required_field_is_refused() {
+        let req: UpdateCustomerRequest =
+            serde_json::from_str(r#"{"name": null, "status": null}"#).unwrap();
+        let problem = req.try_into_domain().unwrap_err().problem();
+        assert_eq!(problem.status, 422);
+        let fields: Vec<_> = problem.errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, vec!["name", "status"]);
+    }
+
+    #[test]
+    fn server_owned_fields_are_refused() {
+        assert!(serde_json::from_str::<CreateCustomerRequest>(r#"{"name":"a","id":"x"}"#).is_err());
+        assert!(serde_json::from_str::<UpdateCustomerRequest>(r#"{"companyId":"x"}"#).is_err());
+    }
+}

@@ -1,0 +1,168 @@
+//! Request extractors whose failures are problem documents: a JSON body (415 / 413 / 400 /
+//! 422 with the field at fault) and the path and query configurations (400).
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::error::{PayloadError, QueryPayloadError};
+use actix_web::http::{header, StatusCode};
+use actix_web::web::{self, Bytes};
+use actix_web::{FromRequest, HttpRequest};
+use serde::de::DeserializeOwned;
+
+use crate::error::{ApiError, ProblemField};
+
+/// A JSON request body, parsed with the path of any field at fault.
+#[derive(Debug)]
+pub struct JsonBody<T>(pub T);
+
+fn is_json(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|m| {
+            let m = m.trim().to_ascii_lowercase();
+            m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
+        })
+        .unwrap_or(false)
+}
+
+/// Turns a serde error into the problem a client can act on.
+pub(crate) fn json_error(err: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+    use serde_json::error::Category;
+    let path = err.path().to_string();
+    let inner = err.into_inner();
+    match inner.classify() {
+        Category::Data => {
+            let message = inner.to_string();
+            let message = message
+                .split(" at line ")
+                .next()
+                .unwrap_or(&message)
+                .to_owned();
+            // serde names a missing field only in its message: "missing field `name`".
+            let field = match (path.as_str(), message.strip_prefix("missing field `")) {
+                (".", Some(rest)) => rest.trim_end_matches('`').to_owned(),
+                (".", None) => String::new(),
+                (p, Some(rest)) => format!("{p}.{}", rest.trim_end_matches('`')),
+                (p, None) => p.to_owned(),
+            };
+            ApiError::validation(vec![ProblemField { field, message }])
+        }
+        Category::Eof if inner.line() == 1 && inner.column() == 0 => {
+            ApiError::bad_request("the request body is empty; a JSON object is expected")
+        }
+        _ => ApiError::bad_request(format!("the request body is not valid JSON: {inner}")),
+    }
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        if !is_json(req) {
+            return Box::pin(async { Err(ApiError::unsupported_media_type()) });
+        }
+        let limit = req
+            .app_data::<BodyLimit>()
+            .map_or(DEFAULT_BODY_LIMIT, |l| l.0);
+        let bytes = Bytes::from_request(req, payload);
+        Box::pin(async move {
+            let bytes = bytes
+                .await
+                .map_err(|e| match e.as_error::<PayloadError>() {
+                    Some(PayloadError::Overflow) => ApiError::payload_too_large(limit),
+                    _ if e.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE => {
+                        ApiError::payload_too_large(limit)
+                    }
+                    _ => ApiError::bad_request(format!("cannot read the body: {e}")),
+                })?;
+            let de = &mut serde_json::Deserializer::from_slice(&bytes);
+            let value = serde_path_to_error::deserialize(de).map_err(json_error)?;
+            Ok(JsonBody(value))
+        })
+    }
+}
+
+/// Body limit when none is configured.
+pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
+
+/// The configured body limit, registered as app data beside `web::PayloadConfig`.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyLimit(pub usize);
+
+/// Bad path parameters (e.g. an id that is not a UUID) are 400.
+pub fn path_config() -> web::PathConfig {
+    web::PathConfig::default().error_handler(|err, _| {
+        ApiError::bad_parameters(vec![ProblemField {
+            field: "path".into(),
+            message: format!("{err}; ids are UUIDs"),
+        }])
+        .into()
+    })
+}
+
+/// Malformed query strings are 400.
+pub fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|err, _| {
+        let message = match &err {
+            QueryPayloadError::Deserialize(e) => e.to_string(),
+            other => other.to_string(),
+        };
+        ApiError::bad_parameters(vec![ProblemField {
+            field: "query".into(),
+            message,
+        }])
+        .into()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::Deserialize;
+
+    use super::*;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Body {
+        name: String,
+        tags: Vec<String>,
+    }
+
+    fn parse(raw: &str) -> Result<Body, ApiError> {
+        let de = &mut serde_json::Deserializer::from_str(raw);
+        serde_path_to_error::deserialize(de).map_err(json_error)
+    }
+
+    fn status_and_fields(err: ApiError) -> (u16, Vec<String>) {
+        let p = err.problem();
+        (p.status, p.errors.into_iter().map(|e| e.field).collect())
+    }
+
+    #[test]
+    fn syntax_errors_are_400() {
+        assert_eq!(status_and_fields(parse("{").unwrap_err()).0, 400);
+        assert_eq!(status_and_fields(parse("").unwrap_err()).0, 400);
+    }
+
+    #[test]
+    fn data_errors_are_422_with_the_field() {
+        assert_eq!(
+            status_and_fields(parse(r#"{"tags":[]}"#).unwrap_err()),
+            (422, vec!["name".to_owned()])
+        );
+        assert_eq!(
+            status_and_fields(parse(r#"{"name":"a","tags":["x",3]}"#).unwrap_err()),
+            (422, vec!["tags[1]".to_owned()])
+        );
+        assert_eq!(
+            status_and_fields(parse(r#"{"name":"a","tags":[],"id":"x"}"#).unwrap_err()).0,
+            422
+        );
+    }
+}

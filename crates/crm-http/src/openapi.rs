@@ -1,0 +1,67 @@
+//! The OpenAPI document, generated from the handlers and DTOs.
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::dto::{
+    CreateCustomerRequest, CustomerPage, CustomerResponse, PageInfo, UpdateCustomerRequest,
+};
+use crate::error::{Problem, ProblemField};
+use crate::routes::{customers, health};
+
+/// The whole API.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Nexus CRM",
+        description = "Customer-relationship module of the Nexus ERP: a multi-tenant REST API. \
+            Every `/api` route takes `Authorization: Bearer <JWT>` (HS256) with the claims `sub`, \
+            `companyId`, `role` and `exp`. Errors are `application/problem+json` (RFC 9457).",
+        license(name = "MIT")
+    ),
+    paths(
+        customers::list_customers,
+        customers::create_customer,
+        customers::get_customer,
+        customers::update_customer,
+        customers::delete_customer,
+        health::health,
+        health::live,
+        health::ready,
+        health::detailed,
+    ),
+    components(schemas(
+        CustomerResponse,
+        CustomerPage,
+        PageInfo,
+        CreateCustomerRequest,
+        UpdateCustomerRequest,
+        Problem,
+        ProblemField,
+        crm_domain::CustomerStatus,
+        crm_domain::CustomerType,
+    )),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "customers", description = "Customer records"),
+        (name = "health", description = "Probes; no authentication"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}

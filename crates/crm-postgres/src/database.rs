@@ -1,0 +1,113 @@
+//! The connection pool and the tenant-scoped transaction helper.
+
+use std::time::Duration;
+
+use crm_domain::{CompanyId, DomainError};
+use deadpool::managed::Timeouts;
+use deadpool::Runtime;
+use diesel::sql_types::Text;
+use diesel_async::pooled_connection::deadpool::Pool;
+use diesel_async::pooled_connection::AsyncDieselConnectionManager;
+use diesel_async::scoped_futures::{ScopedBoxFuture, ScopedFutureExt};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+
+use crate::errors::{map_diesel_error, map_pool_error};
+
+/// Pool sizing and timeouts.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolSettings {
+    /// Most connections held open.
+    pub max_size: usize,
+    /// How long a request waits for a free connection before the store counts as unavailable.
+    pub wait_timeout: Duration,
+    /// How long opening a new connection may take.
+    pub connect_timeout: Duration,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        Self {
+            max_size: 16,
+            wait_timeout: Duration::from_secs(5),
+            connect_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// The database: a pool of connections and the only way to run tenant queries.
+#[derive(Clone)]
+pub struct Database {
+    pool: Pool<AsyncPgConnection>,
+}
+
+impl Database {
+    /// Builds the pool. Connections open lazily, so this does not touch the network.
+    ///
+    /// # Errors
+    /// When the pool cannot be built from the settings.
+    pub fn connect(url: &str, settings: PoolSettings) -> Result<Self, DomainError> {
+        let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url);
+        let pool = Pool::builder(manager)
+            .max_size(settings.max_size)
+            .timeouts(Timeouts {
+                wait: Some(settings.wait_timeout),
+                create: Some(settings.connect_timeout),
+                recycle: Some(settings.connect_timeout),
+            })
+            .runtime(Runtime::Tokio1)
+            .build()
+            .map_err(|e| DomainError::Internal(format!("building the database pool: {e}")))?;
+        Ok(Self { pool })
+    }
+
+    /// Runs `work` in a transaction scoped to `company`.
+    ///
+    /// The transaction first sets the transaction-local `app.company_id` setting, on which
+    /// row-level security policies key; being transaction-local, it can never leak to the next
+    /// user of the pooled connection. Every query on tenant data goes through here.
+    ///
+    /// # Errors
+    /// `Unavailable` when no connection can be had; otherwise whatever `work` fails with,
+    /// mapped by [`map_diesel_error`].
+    pub async fn tenant_tx<'a, T, F>(&self, company: CompanyId, work: F) -> Result<T, DomainError>
+    where
+        F: for<'r> FnOnce(
+                &'r mut AsyncPgConnection,
+            ) -> ScopedBoxFuture<'a, 'r, Result<T, diesel::result::Error>>
+            + Send
+            + 'a,
+        T: Send + 'a,
+    {
+        let mut conn = self.pool.get().await.map_err(map_pool_error)?;
+        conn.transaction(|conn| {
+            async move {
+                diesel::sql_query("SELECT set_config('app.company_id', $1, true)")
+                    .bind::<Text, _>(company.to_string())
+                    .execute(conn)
+                    .await?;
+                work(conn).await
+            }
+            .scope_boxed()
+        })
+        .await
+        .map_err(map_diesel_error)
+    }
+
+    /// Checks that the database answers, for readiness probes.
+    ///
+    /// # Errors
+    /// `Unavailable` when it does not.
+    pub async fn ping(&self) -> Result<(), DomainError> {
+        let mut conn = self.pool.get().await.map_err(map_pool_error)?;
+        diesel::sql_query("SELECT 1")
+            .execute(&mut conn)
+            .await
+            .map(|_| ())
+            .map_err(|e| DomainError::Unavailable(format!("database ping: {e}")))
+    }
+
+    /// Current pool status (size, available), for health and metrics.
+    pub fn pool_status(&self) -> deadpool::Status {
+        self.pool.status()
+    }
+}

@@ -1,0 +1,33 @@
+//! Translation of driver and pool failures into domain errors.
+
+use crm_domain::DomainError;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel_async::pooled_connection::deadpool::PoolError;
+
+/// Name of the unique index that keeps emails unique per company.
+pub(crate) const EMAIL_UNIQUE_INDEX: &str = "customers_company_email_key";
+
+/// Maps a diesel error to the domain's vocabulary: known constraint violations become
+/// `Conflict`/`Validation`, lost connections `Unavailable`, anything else `Internal`.
+pub fn map_diesel_error(err: DieselError) -> DomainError {
+    match &err {
+        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info)
+            if info.constraint_name() == Some(EMAIL_UNIQUE_INDEX) =>
+        {
+            DomainError::Conflict("a customer with this email already exists".into())
+        }
+        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
+            DomainError::Conflict("the change conflicts with existing data".into())
+        }
+        DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _)
+        | DieselError::BrokenTransactionManager => {
+            DomainError::Unavailable(format!("database connection lost: {err}"))
+        }
+        _ => DomainError::Internal(format!("database error: {err}")),
+    }
+}
+
+/// Maps a pool checkout failure: every kind means the database cannot serve us now.
+pub(crate) fn map_pool_error(err: PoolError) -> DomainError {
+    DomainError::Unavailable(format!("database pool: {err}"))
+}
