@@ -55,13 +55,44 @@ impl DomainError {
     }
 }
 
+/// garde names fields as Rust does (`company_name`); clients know them in camelCase.
+fn camel_case(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    let mut upper = false;
+    for c in path.chars() {
+        match c {
+            '_' => upper = true,
+            c if upper => {
+                out.extend(c.to_uppercase());
+                upper = false;
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 impl From<garde::Report> for DomainError {
     fn from(report: garde::Report) -> Self {
         DomainError::Validation(
             report
                 .iter()
-                .map(|(path, error)| FieldError::new(path.to_string(), error.to_string()))
+                .map(|(path, error)| {
+                    FieldError::new(camel_case(&path.to_string()), error.to_string())
+                })
                 .collect(),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::camel_case;
+
+    #[test]
+    fn field_paths_become_camel_case() {
+        assert_eq!(camel_case("company_name"), "companyName");
+        assert_eq!(camel_case("tags[1]"), "tags[1]");
+        assert_eq!(camel_case("name"), "name");
     }
 }

@@ -17,6 +17,7 @@ pub mod actor;
 pub mod customer;
 pub mod error;
 pub mod events;
+pub mod health;
 pub mod ids;
 pub mod pagination;
 
@@ -28,6 +29,7 @@ pub use customer::{
 };
 pub use error::{DomainError, FieldError};
 pub use events::{DomainEvent, EventEnvelope, EventPublisher};
+pub use health::HealthProbe;
 pub use ids::{CompanyId, CustomerId, InteractionId, NoteId, UserId};
 pub use pagination::{Cursor, Page, PageLimit};
 
@@ -35,3 +37,5 @@ pub use pagination::{Cursor, Page, PageLimit};
 pub use customer::MockCustomerRepository;
 #[cfg(any(test, feature = "mocks"))]
 pub use events::MockEventPublisher;
+#[cfg(any(test, feature = "mocks"))]
+pub use health::MockHealthProbe;

@@ -46,13 +46,15 @@ impl Default for PageLimit {
     }
 }
 
-/// The value of the sort key at a cursor position.
+/// The value of the sort key at a cursor position. Tagged, so that a name that looks like a
+/// timestamp stays a name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(untagged)]
 pub enum SortKey {
     /// A timestamp key (`createdAt`, `updatedAt`).
+    #[serde(rename = "t")]
     Time(DateTime<Utc>),
     /// A text key (`name`).
+    #[serde(rename = "s")]
     Text(String),
 }
 
@@ -148,6 +150,16 @@ mod tests {
     fn cursor_round_trips() {
         let c = cursor();
         assert_eq!(Cursor::decode(&c.encode(), "-createdAt").unwrap(), c);
+    }
+
+    #[test]
+    fn a_name_that_looks_like_a_time_stays_a_name() {
+        let c = Cursor {
+            sort: "name".into(),
+            key: SortKey::Text("2026-01-01T00:00:00Z".into()),
+            id: Uuid::now_v7(),
+        };
+        assert_eq!(Cursor::decode(&c.encode(), "name").unwrap(), c);
     }
 
     #[test]

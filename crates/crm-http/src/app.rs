@@ -11,7 +11,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::{from_fn, Compress, DefaultHeaders, Next};
 use actix_web::{web, App, HttpResponse, HttpServer};
 use anyhow::Context;
-use crm_domain::{CustomerService, EventPublisher};
+use crm_domain::{CustomerService, EventPublisher, HealthProbe};
 use crm_postgres::{Database, PgCustomerRepository, PoolSettings};
 use crm_redis::{InProcessEventPublisher, RedisClient, RedisEventPublisher};
 use utoipa::OpenApi;
@@ -73,8 +73,8 @@ impl AppState {
             customers,
             verifier: JwtVerifier::new(&config.jwt),
             health: health::HealthChecks {
-                database,
-                redis,
+                database: Arc::new(database),
+                redis: redis.map(|r| Arc::new(r) as Arc<dyn HealthProbe>),
                 started: Instant::now(),
             },
             body_limit: config.body_limit_bytes,
@@ -94,6 +94,7 @@ impl AppState {
             .app_data(query_config())
             .configure(health::configure)
             .configure(customers::configure)
+            .service(web::redirect("/api/docs", "/api/docs/"))
             .service(
                 SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", ApiDoc::openapi()),
             );

@@ -80,11 +80,23 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
                     }
                     _ => ApiError::bad_request(format!("cannot read the body: {e}")),
                 })?;
-            let de = &mut serde_json::Deserializer::from_slice(&bytes);
-            let value = serde_path_to_error::deserialize(de).map_err(json_error)?;
-            Ok(JsonBody(value))
+            parse_body(&bytes).map(JsonBody)
         })
     }
+}
+
+/// Parses a body, telling syntax errors (400) from data errors (422) even when serde meets a
+/// wrong type before the syntax error (`[1,2` for an object).
+pub(crate) fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|err| {
+        match serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+            Err(syntax) if !syntax.is_data() => {
+                ApiError::bad_request(format!("the request body is not valid JSON: {syntax}"))
+            }
+            _ => json_error(err),
+        }
+    })
 }
 
 /// Body limit when none is configured.
@@ -135,8 +147,7 @@ mod tests {
     }
 
     fn parse(raw: &str) -> Result<Body, ApiError> {
-        let de = &mut serde_json::Deserializer::from_str(raw);
-        serde_path_to_error::deserialize(de).map_err(json_error)
+        parse_body(raw.as_bytes())
     }
 
     fn status_and_fields(err: ApiError) -> (u16, Vec<String>) {
@@ -148,6 +159,8 @@ mod tests {
     fn syntax_errors_are_400() {
         assert_eq!(status_and_fields(parse("{").unwrap_err()).0, 400);
         assert_eq!(status_and_fields(parse("").unwrap_err()).0, 400);
+        assert_eq!(status_and_fields(parse("[1,2").unwrap_err()).0, 400);
+        assert_eq!(status_and_fields(parse("[1,2]").unwrap_err()).0, 422);
     }
 
     #[test]

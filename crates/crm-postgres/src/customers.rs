@@ -1,6 +1,7 @@
 //! The customer repository on PostgreSQL.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use crm_domain::pagination::SortKey;
 use crm_domain::{
     CompanyId, Customer, CustomerChanges, CustomerId, CustomerQuery, CustomerRepository,
@@ -171,6 +172,7 @@ impl CustomerRepository for PgCustomerRepository {
         company: CompanyId,
         id: CustomerId,
         changes: CustomerChanges,
+        unmodified_since: DateTime<Utc>,
     ) -> Result<Option<Customer>, DomainError> {
         let changeset = CustomerChangeset::from(changes);
         let row = self
@@ -180,7 +182,8 @@ impl CustomerRepository for PgCustomerRepository {
                     diesel::update(
                         customers::table
                             .filter(customers::company_id.eq(company.as_uuid()))
-                            .filter(customers::id.eq(id.as_uuid())),
+                            .filter(customers::id.eq(id.as_uuid()))
+                            .filter(customers::updated_at.eq(unmodified_since)),
                     )
                     .set((&changeset, customers::updated_at.eq(diesel::dsl::now)))
                     .returning(CustomerRow::as_returning())

@@ -93,6 +93,25 @@ impl Database {
         .map_err(map_diesel_error)
     }
 
+    /// Runs `work` in a transaction with no company set: for queries that touch no tenant
+    /// data (health checks, housekeeping). Under row-level security it sees no tenant rows.
+    ///
+    /// # Errors
+    /// As [`Database::tenant_tx`].
+    pub async fn unscoped_tx<'a, T, F>(&self, work: F) -> Result<T, DomainError>
+    where
+        F: for<'r> FnOnce(
+                &'r mut AsyncPgConnection,
+            ) -> ScopedBoxFuture<'a, 'r, Result<T, diesel::result::Error>>
+            + Send
+            + 'a,
+        T: Send + 'a,
+    {
+        let mut pooled = self.pool.get().await.map_err(map_pool_error)?;
+        let conn: &mut AsyncPgConnection = &mut pooled;
+        conn.transaction(work).await.map_err(map_diesel_error)
+    }
+
     /// Checks that the database answers, for readiness probes.
     ///
     /// # Errors
@@ -109,5 +128,12 @@ impl Database {
     /// Current pool status (size, available), for health and metrics.
     pub fn pool_status(&self) -> deadpool::Status {
         self.pool.status()
+    }
+}
+
+#[async_trait::async_trait]
+impl crm_domain::HealthProbe for Database {
+    async fn check(&self) -> Result<(), DomainError> {
+        self.ping().await
     }
 }

@@ -50,7 +50,12 @@ impl TryFrom<CustomerRow> for Customer {
             id: CustomerId::from(row.id),
             company_id: CompanyId::from(row.company_id),
             name: row.name,
-            email: row.email.as_deref().map(Email::parse).transpose()?,
+            email: row
+                .email
+                .as_deref()
+                .map(Email::parse)
+                .transpose()
+                .map_err(|e| corrupt("email", e))?,
             phone: row.phone,
             company_name: row.company_name,
             customer_type: row.customer_type.parse().map_err(|e| corrupt("type", e))?,

@@ -89,3 +89,12 @@ impl RedisClient {
         self.timeout
     }
 }
+
+#[async_trait::async_trait]
+impl crm_domain::HealthProbe for RedisClient {
+    async fn check(&self) -> Result<(), crm_domain::DomainError> {
+        self.ping()
+            .await
+            .map_err(|e| crm_domain::DomainError::Unavailable(e.to_string()))
+    }
+}

@@ -469,9 +469,13 @@ mod tests {
         cmd.email = Some("nope".into());
         cmd.tags = vec!["ok".into(), "".into()];
         cmd.phone = Some("1".repeat(51));
+        cmd.company_name = Some("c".repeat(201));
         let mut got = fields(cmd.validate_for(UserId::new_random()).unwrap_err());
         got.sort();
-        assert_eq!(got, vec!["email", "name", "phone", "tags[1]"]);
+        assert_eq!(
+            got,
+            vec!["companyName", "email", "name", "phone", "tags[1]"]
+        );
     }
 
     #[test]

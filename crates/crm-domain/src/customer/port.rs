@@ -1,6 +1,7 @@
 //! The port through which the customer service reaches storage.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 
 use super::commands::{CustomerChanges, CustomerQuery, NewCustomer};
 use super::Customer;
@@ -38,8 +39,10 @@ pub trait CustomerRepository: Send + Sync + 'static {
         id: CustomerId,
     ) -> Result<Option<Customer>, DomainError>;
 
-    /// Applies `changes` and returns the customer after the change, or `None` when it does not
-    /// exist in `company`. `updated_at` moves forward.
+    /// Applies `changes` if the customer is still as the caller last saw it (its `updated_at`
+    /// equals `unmodified_since`) and returns it after the change. `None` when it does not
+    /// exist in `company` or was changed since; the caller re-reads and decides again.
+    /// `updated_at` moves forward.
     ///
     /// # Errors
     /// [`DomainError::Conflict`] when the new email is taken in `company`.
@@ -48,6 +51,7 @@ pub trait CustomerRepository: Send + Sync + 'static {
         company: CompanyId,
         id: CustomerId,
         changes: CustomerChanges,
+        unmodified_since: DateTime<Utc>,
     ) -> Result<Option<Customer>, DomainError>;
 
     /// Deletes the customer with its notes and interactions; `false` when it did not exist.

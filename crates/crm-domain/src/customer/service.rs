@@ -12,6 +12,8 @@ use crate::ids::CustomerId;
 use crate::pagination::Page;
 
 const CUSTOMER: &str = "customer";
+/// How often an update is retried when the customer changes between check and write.
+const UPDATE_ATTEMPTS: usize = 3;
 
 /// Creates, reads, changes, deletes and lists customers on behalf of an [`Actor`].
 ///
@@ -77,39 +79,50 @@ impl CustomerService {
 
     /// Changes the fields present in `cmd`.
     ///
+    /// The role rule is checked against the customer as stored, and the write only applies if
+    /// the customer has not changed since that check (optimistic concurrency); after a
+    /// concurrent change the rule is checked again on the fresh row.
+    ///
     /// # Errors
     /// [`DomainError::NotFound`], [`DomainError::Forbidden`] when the actor may not change it,
-    /// [`DomainError::Validation`], [`DomainError::Conflict`] for a taken email.
+    /// [`DomainError::Validation`], [`DomainError::Conflict`] for a taken email or when the
+    /// customer keeps changing under us.
     pub async fn update(
         &self,
         actor: &Actor,
         id: CustomerId,
         cmd: UpdateCustomer,
     ) -> Result<Customer, DomainError> {
-        let before = self.get(actor, id).await?;
-        if !Self::may_change(actor, &before) {
-            return Err(DomainError::Forbidden(
-                "users may only change customers assigned to them or created by them".into(),
-            ));
-        }
         let changes = cmd.validate_changes()?;
-        if changes.is_empty() {
-            return Ok(before);
+        for _ in 0..UPDATE_ATTEMPTS {
+            let before = self.get(actor, id).await?;
+            if !Self::may_change(actor, &before) {
+                return Err(DomainError::Forbidden(
+                    "users may only change customers assigned to them or created by them".into(),
+                ));
+            }
+            if changes.is_empty() {
+                return Ok(before);
+            }
+            let stored = self
+                .repo
+                .update(actor.company(), id, changes.clone(), before.updated_at)
+                .await?;
+            if let Some(after) = stored {
+                self.announce(
+                    actor,
+                    DomainEvent::CustomerUpdated {
+                        before: Box::new(before),
+                        after: Box::new(after.clone()),
+                    },
+                )
+                .await;
+                return Ok(after);
+            }
         }
-        let after = self
-            .repo
-            .update(actor.company(), id, changes)
-            .await?
-            .ok_or(DomainError::NotFound { entity: CUSTOMER })?;
-        self.announce(
-            actor,
-            DomainEvent::CustomerUpdated {
-                before: Box::new(before),
-                after: Box::new(after.clone()),
-            },
-        )
-        .await;
-        Ok(after)
+        Err(DomainError::Conflict(
+            "the customer is being changed concurrently; retry".into(),
+        ))
     }
 
     /// Deletes a customer with its notes and interactions.
@@ -324,7 +337,7 @@ mod tests {
             .returning(move |_, _| Ok(Some(before.clone())));
         repo.expect_update()
             .times(1)
-            .returning(move |_, _, changes| {
+            .returning(move |_, _, changes, _| {
                 let mut after = mine.clone();
                 after.name = changes.name.unwrap_or_default();
                 Ok(Some(after))
@@ -336,6 +349,64 @@ mod tests {
         };
         let after = svc.update(&a, CustomerId::new_random(), cmd).await.unwrap();
         assert_eq!(after.name, "Renamed");
+    }
+
+    #[tokio::test]
+    async fn a_concurrent_reassignment_is_seen_before_writing() {
+        let a = actor(Role::User);
+        let mut mine = customer_of(a.company(), UserId::new_random());
+        mine.assigned_to = Some(a.user());
+        let mut reassigned = mine.clone();
+        reassigned.assigned_to = Some(UserId::new_random());
+        reassigned.updated_at = mine.updated_at + chrono::Duration::seconds(1);
+        let mut seq = mockall::Sequence::new();
+        let mut repo = MockCustomerRepository::new();
+        repo.expect_find()
+            .times(1)
+            .in_sequence(&mut seq)
+            .returning(move |_, _| Ok(Some(mine.clone())));
+        // The write finds the row changed since the check...
+        repo.expect_update()
+            .times(1)
+            .in_sequence(&mut seq)
+            .returning(|_, _, _, _| Ok(None));
+        // ...the fresh row is no longer the user's, so the rule refuses.
+        repo.expect_find()
+            .times(1)
+            .in_sequence(&mut seq)
+            .returning(move |_, _| Ok(Some(reassigned.clone())));
+        let svc = CustomerService::new(Arc::new(repo), quiet_events());
+        let cmd = UpdateCustomer {
+            name: Some("Mine now".into()),
+            ..Default::default()
+        };
+        let err = svc
+            .update(&a, CustomerId::new_random(), cmd)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, DomainError::Forbidden(_)), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn an_update_that_keeps_losing_the_race_is_a_conflict() {
+        let a = actor(Role::Admin);
+        let c = customer_of(a.company(), a.user());
+        let mut repo = MockCustomerRepository::new();
+        repo.expect_find()
+            .returning(move |_, _| Ok(Some(c.clone())));
+        repo.expect_update()
+            .times(UPDATE_ATTEMPTS)
+            .returning(|_, _, _, _| Ok(None));
+        let svc = CustomerService::new(Arc::new(repo), quiet_events());
+        let cmd = UpdateCustomer {
+            name: Some("x".into()),
+            ..Default::default()
+        };
+        let err = svc
+            .update(&a, CustomerId::new_random(), cmd)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, DomainError::Conflict(_)));
     }
 
     #[tokio::test]

@@ -10,7 +10,7 @@ use crate::error::DomainError;
 macro_rules! wire_enum {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $wire:literal),+ $(,)? }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
         #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         #[serde(rename_all = "snake_case")]
         pub enum $name {
@@ -54,23 +54,19 @@ macro_rules! wire_enum {
 wire_enum!(
     /// Whether the customer is a person or an organisation.
     CustomerType {
-        /// A person.
+        /// A person (the default).
+        #[default]
         Individual => "individual",
         /// An organisation.
         Business => "business",
     }
 );
 
-impl Default for CustomerType {
-    fn default() -> Self {
-        CustomerType::Individual
-    }
-}
-
 wire_enum!(
     /// Lifecycle stage of a customer.
     CustomerStatus {
-        /// Known, not yet qualified.
+        /// Known, not yet qualified (the default).
+        #[default]
         Lead => "lead",
         /// Qualified, being worked.
         Prospect => "prospect",
@@ -82,12 +78,6 @@ wire_enum!(
         Churned => "churned",
     }
 );
-
-impl Default for CustomerStatus {
-    fn default() -> Self {
-        CustomerStatus::Lead
-    }
-}
 
 /// A syntactically valid email address (trimmed, at most 254 characters).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -100,7 +100,8 @@ impl ListCustomersParams {
     /// The domain query, or a 400 naming every bad parameter.
     ///
     /// # Errors
-    /// 400 when a parameter is malformed; 422 when the cursor is not one of ours.
+    /// 400 naming every malformed parameter (a cursor that is not ours, or was made for
+    /// another sort, included).
     pub fn try_into_query(self) -> Result<(CustomerQuery, bool), ApiError> {
         let mut errors = ParamErrors::default();
         let status = errors.parse("status", self.status.as_deref(), str::parse);

@@ -2,9 +2,10 @@
 
 use std::time::{Duration, Instant};
 
+use std::sync::Arc;
+
 use actix_web::{web, HttpResponse};
-use crm_postgres::Database;
-use crm_redis::RedisClient;
+use crm_domain::HealthProbe;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -12,9 +13,9 @@ use utoipa::ToSchema;
 #[derive(Clone)]
 pub struct HealthChecks {
     /// The primary database.
-    pub database: Database,
+    pub database: Arc<dyn HealthProbe>,
     /// Redis, when configured.
-    pub redis: Option<RedisClient>,
+    pub redis: Option<Arc<dyn HealthProbe>>,
     /// When the process started.
     pub started: Instant,
 }
@@ -118,7 +119,7 @@ pub async fn live() -> web::Json<Status> {
         (status = 503, description = "PostgreSQL unreachable", body = Status),
     ))]
 pub async fn ready(checks: web::Data<HealthChecks>) -> HttpResponse {
-    let db = timed(checks.database.ping()).await;
+    let db = timed(checks.database.check()).await;
     if db.status == "up" {
         HttpResponse::Ok().json(Status { status: "ready" })
     } else {
@@ -136,9 +137,9 @@ pub async fn ready(checks: web::Data<HealthChecks>) -> HttpResponse {
         (status = 503, description = "PostgreSQL down", body = DetailedHealth),
     ))]
 pub async fn detailed(checks: web::Data<HealthChecks>) -> HttpResponse {
-    let postgres = timed(checks.database.ping()).await;
+    let postgres = timed(checks.database.check()).await;
     let redis = match &checks.redis {
-        Some(client) => timed(client.ping()).await,
+        Some(client) => timed(client.check()).await,
         None => DependencyStatus {
             status: "disabled",
             latency_ms: None,

@@ -1,0 +1,35 @@
+# Nexus CRM tasks. The two README commands are plain cargo; these mirror and extend them.
+
+set dotenv-load := false
+
+secret := env_var_or_default("JWT_SECRET", "dev-secret-change-me-dev-secret-change-me")
+
+# List the recipes.
+default:
+    @just --list
+
+# Run the service on :5000 (creates and migrates the database).
+run:
+    JWT_SECRET={{secret}} LOG_FORMAT=pretty cargo run -p crm-http
+
+# Run every test (needs PostgreSQL on 127.0.0.1:5432).
+test:
+    cargo test --workspace
+
+# Format check, clippy and the domain purity check.
+lint:
+    cargo fmt --all -- --check
+    cargo clippy --workspace --all-targets -- -D warnings
+    ! cargo tree -p crm-domain -e normal --prefix none | grep -E '^(diesel|actix|redis|deadpool|tokio)'
+
+# Create the database if needed and apply migrations.
+migrate:
+    JWT_SECRET={{secret}} cargo run -p crm-http -- migrate
+
+# Print a token: just token <company-uuid> <admin|manager|user>
+token company role="admin":
+    @JWT_SECRET={{secret}} cargo run -q -p crm-http -- token --company {{company}} --role {{role}}
+
+# What CI runs.
+ci:
+    bash .ci/run
