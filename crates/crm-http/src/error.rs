@@ -5,7 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use crm_domain::{DomainError, FieldError};
 use serde::Serialize;
-use utoipa::ToSchema;
+use utoipa::{ToResponse, ToSchema};
 
 /// Media type of error bodies.
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -253,4 +253,32 @@ impl ResponseError for ApiError {
         }
         res.body(serde_json::to_string(&self.problem()).unwrap_or_default())
     }
+}
+
+/// Reusable OpenAPI responses for the problems every route can answer, so each handler's
+/// annotation lists them by name (`(status = 404, response = responses::NotFound)`).
+pub mod responses {
+    use super::{Problem, ToResponse};
+
+    macro_rules! problem_responses {
+        ($($name:ident => $description:literal),+ $(,)?) => {$(
+            #[doc = $description]
+            #[derive(ToResponse)]
+            #[response(description = $description, content_type = "application/problem+json")]
+            #[allow(dead_code)]
+            pub struct $name(Problem);
+        )+};
+    }
+
+    problem_responses!(
+        BadRequest => "Malformed JSON, path or query parameter",
+        Unauthorized => "Missing, malformed, expired or badly signed token",
+        Forbidden => "Authenticated, but the role does not allow this",
+        NotFound => "No such resource in your company",
+        Conflict => "Conflicts with existing data (e.g. a duplicate email)",
+        PayloadTooLarge => "The body exceeds the configured limit",
+        UnsupportedMediaType => "The body is not application/json",
+        Unprocessable => "Validation failed; `errors` names each field",
+        Unavailable => "A dependency (the database) is unavailable; retry later",
+    );
 }

@@ -6,7 +6,7 @@ use utoipa::{Modify, OpenApi};
 use crate::dto::{
     CreateCustomerRequest, CustomerPage, CustomerResponse, PageInfo, UpdateCustomerRequest,
 };
-use crate::error::{Problem, ProblemField};
+use crate::error::{responses, Problem, ProblemField};
 use crate::routes::{customers, health};
 
 /// The whole API.
@@ -30,7 +30,19 @@ use crate::routes::{customers, health};
         health::ready,
         health::detailed,
     ),
-    components(schemas(
+    components(
+        responses(
+            responses::BadRequest,
+            responses::Unauthorized,
+            responses::Forbidden,
+            responses::NotFound,
+            responses::Conflict,
+            responses::PayloadTooLarge,
+            responses::UnsupportedMediaType,
+            responses::Unprocessable,
+            responses::Unavailable,
+        ),
+        schemas(
         CustomerResponse,
         CustomerPage,
         PageInfo,
@@ -40,7 +52,8 @@ use crate::routes::{customers, health};
         ProblemField,
         crm_domain::CustomerStatus,
         crm_domain::CustomerType,
-    )),
+    )
+    ),
     modifiers(&BearerAuth),
     tags(
         (name = "customers", description = "Customer records"),

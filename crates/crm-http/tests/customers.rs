@@ -65,14 +65,7 @@ async fn create_read_update_delete() {
     assert_eq!(created["companyId"], manager.company().to_string());
     assert_eq!(created["createdBy"], manager.user().to_string());
 
-    let fetched: Value = app
-        .get(&location, &manager)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let fetched: Value = app.get_json(&location, &manager).await;
     assert_eq!(fetched, created);
 
     let res = app
@@ -138,14 +131,7 @@ async fn validation_failures_name_every_field() {
         assert_eq!(fields(&p), expected, "body {body}");
     }
     // Nothing was stored.
-    let list: Value = app
-        .get("/api/customers", &a)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Value = app.get_json("/api/customers", &a).await;
     assert_eq!(list["data"], json!([]));
 }
 
@@ -303,14 +289,7 @@ async fn malformed_requests_are_4xx_problems() {
     )
     .await;
     // The target is untouched.
-    let after: Value = app
-        .get(&path, &a)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let after: Value = app.get_json(&path, &a).await;
     assert_eq!(after, c);
 }
 
@@ -354,24 +333,12 @@ async fn another_companys_customer_is_404_everywhere() {
     .await;
     problem(app.delete(&path, &intruder).send().await.unwrap(), 404).await;
     let list: Value = app
-        .get("/api/customers?includeTotal=true", &intruder)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json("/api/customers?includeTotal=true", &intruder)
+        .await;
     assert_eq!(list["data"], json!([]));
     assert_eq!(list["totalCount"], 0);
 
-    let still: Value = app
-        .get(&path, &owner)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let still: Value = app.get_json(&path, &owner).await;
     assert_eq!(still["name"], "Secret");
 }
 
@@ -434,7 +401,7 @@ async fn walk(app: &TestApp, a: &crm_domain::Actor, query: &str) -> Vec<Value> {
         if let Some(c) = &cursor {
             url.push_str(&format!("&cursor={c}"));
         }
-        let page: Value = app.get(&url, a).send().await.unwrap().json().await.unwrap();
+        let page: Value = app.get_json(&url, a).await;
         let data = page["data"].as_array().unwrap();
         assert!(data.len() <= 7);
         all.extend(data.iter().cloned());
@@ -489,25 +456,13 @@ async fn a_cursor_walk_visits_every_customer_once_in_order() {
     assert!(active.iter().all(|c| c["status"] == "active"));
 
     let page: Value = app
-        .get("/api/customers?includeTotal=true&status=lead&limit=5", &a)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json("/api/customers?includeTotal=true&status=lead&limit=5", &a)
+        .await;
     assert_eq!(page["totalCount"], 30);
     assert_eq!(page["data"].as_array().unwrap().len(), 5);
 
     // A cursor made for one sort is refused with another.
-    let first: Value = app
-        .get("/api/customers?limit=2&sort=name", &a)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let first: Value = app.get_json("/api/customers?limit=2&sort=name", &a).await;
     let cursor = first["pageInfo"]["nextCursor"].as_str().unwrap();
     let res = app
         .get(

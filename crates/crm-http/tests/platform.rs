@@ -86,15 +86,7 @@ async fn cors_allows_only_configured_origins() {
 #[tokio::test]
 async fn health_endpoints_report_dependencies() {
     let app = TestApp::spawn().await;
-    let body: Value = app
-        .client
-        .get(app.url("/health"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body: Value = app.get_public_json("/health").await;
     assert_eq!(body["status"], "ok");
     let ready = app
         .client
@@ -103,15 +95,7 @@ async fn health_endpoints_report_dependencies() {
         .await
         .unwrap();
     assert_eq!(ready.status(), 200);
-    let detailed: Value = app
-        .client
-        .get(app.url("/health/detailed"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let detailed: Value = app.get_public_json("/health/detailed").await;
     assert_eq!(detailed["status"], "ok");
     assert_eq!(detailed["checks"]["postgres"]["status"], "up");
     assert!(detailed["checks"]["postgres"]["latencyMs"].is_number());
@@ -164,15 +148,7 @@ async fn readiness_fails_when_postgres_is_unreachable() {
 #[tokio::test]
 async fn openapi_describes_every_route_and_docs_work_offline() {
     let app = TestApp::spawn().await;
-    let spec: Value = app
-        .client
-        .get(app.url("/api/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let spec: Value = app.get_public_json("/api/openapi.json").await;
     assert!(spec["openapi"].as_str().unwrap().starts_with("3."));
     let paths = spec["paths"].as_object().unwrap();
     for (path, methods) in [

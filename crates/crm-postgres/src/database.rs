@@ -78,8 +78,7 @@ impl Database {
             + 'a,
         T: Send + 'a,
     {
-        let mut conn = self.pool.get().await.map_err(map_pool_error)?;
-        conn.transaction(|conn| {
+        self.unscoped_tx(move |conn| {
             async move {
                 diesel::sql_query("SELECT set_config('app.company_id', $1, true)")
                     .bind::<Text, _>(company.to_string())
@@ -90,7 +89,6 @@ impl Database {
             .scope_boxed()
         })
         .await
-        .map_err(map_diesel_error)
     }
 
     /// Runs `work` in a transaction with no company set: for queries that touch no tenant

@@ -152,6 +152,25 @@ impl TestApp {
         self.request(reqwest::Method::DELETE, path, actor)
     }
 
+    /// `GET path` as `actor`, expecting 200, and the JSON body.
+    pub async fn get_json(&self, path: &str, actor: &Actor) -> serde_json::Value {
+        let res = self.get(path, actor).send().await.unwrap();
+        assert_eq!(res.status(), 200, "GET {path}");
+        res.json().await.unwrap()
+    }
+
+    /// `GET path` without a token, and the JSON body (for the public endpoints).
+    pub async fn get_public_json(&self, path: &str) -> serde_json::Value {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     /// Creates a customer as `actor` and returns its JSON.
     pub async fn create_customer(
         &self,

@@ -1,0 +1,136 @@
+//! The `crm-http` binary: start-up errors name the variable; `token` and `migrate` work.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::process::{Command, Output};
+
+use crm_domain::Role;
+use crm_testkit::tokens::actor;
+use crm_testkit::{TestApp, TestDatabase, TEST_SECRET};
+
+fn crm_http(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_crm-http"));
+    cmd.args(args).env_clear();
+    if let Ok(path) = std::env::var("PATH") {
+        cmd.env("PATH", path);
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+#[test]
+fn bad_configuration_stops_start_up_naming_the_variable() {
+    let cases: &[(&[(&str, &str)], &str)] = &[
+        (&[], "JWT_SECRET"),
+        (&[("JWT_SECRET", "too-short")], "JWT_SECRET"),
+        (&[("JWT_SECRET", TEST_SECRET), ("PORT", "eighty")], "PORT"),
+        (
+            &[
+                ("JWT_SECRET", TEST_SECRET),
+                ("DATABASE_URL", "mysql://db/crm"),
+            ],
+            "DATABASE_URL",
+        ),
+        (
+            &[("JWT_SECRET", TEST_SECRET), ("REDIS_URL", "nope")],
+            "REDIS_URL",
+        ),
+        (
+            &[("JWT_SECRET", TEST_SECRET), ("LOG_LEVEL", "[[")],
+            "LOG_LEVEL",
+        ),
+        (
+            &[("JWT_SECRET", TEST_SECRET), ("BODY_LIMIT_BYTES", "lots")],
+            "BODY_LIMIT_BYTES",
+        ),
+    ];
+    for (env, var) in cases {
+        let out = crm_http(&[], env);
+        assert!(!out.status.success(), "{var}: should not start");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(var), "{var}: stderr was {stderr}");
+        assert!(
+            !stderr.contains(TEST_SECRET),
+            "the secret never appears in messages"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_token_subcommand_prints_a_token_the_service_accepts() {
+    let app = TestApp::spawn().await;
+    let a = actor(Role::Manager);
+    let company = a.company().to_string();
+    let user = a.user().to_string();
+    let out = crm_http(
+        &[
+            "token",
+            "--company",
+            &company,
+            "--role",
+            "manager",
+            "--user",
+            &user,
+        ],
+        &[("JWT_SECRET", TEST_SECRET)],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert_eq!(token.split('.').count(), 3);
+
+    let created = app
+        .client
+        .post(app.url("/api/customers"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"name": "Via CLI token"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let body: serde_json::Value = created.json().await.unwrap();
+    assert_eq!(body["companyId"], company);
+    assert_eq!(body["createdBy"], user);
+
+    // Bad arguments are refused by the parser.
+    let out = crm_http(
+        &["token", "--company", "acme", "--role", "manager"],
+        &[("JWT_SECRET", TEST_SECRET)],
+    );
+    assert!(!out.status.success());
+    let out = crm_http(
+        &["token", "--company", &company, "--role", "root"],
+        &[("JWT_SECRET", TEST_SECRET)],
+    );
+    assert!(!out.status.success());
+}
+
+#[test]
+fn the_migrate_subcommand_creates_and_migrates_the_database() {
+    let db = TestDatabase::unmigrated();
+    let env = [
+        ("JWT_SECRET", TEST_SECRET),
+        ("DATABASE_URL", db.url()),
+        ("LOG_LEVEL", "warn"),
+    ];
+    let out = crm_http(&["migrate"], &env);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let applied = |out: &Output| -> usize {
+        String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .strip_prefix("migrations applied: ")
+            .and_then(|n| n.parse().ok())
+            .expect("a count of applied migrations")
+    };
+    assert!(applied(&out) >= 1);
+    let again = crm_http(&["migrate"], &env);
+    assert_eq!(applied(&again), 0, "a second run has nothing to do");
+}
