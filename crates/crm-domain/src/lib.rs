@@ -5,7 +5,12 @@
 //!
 //! It depends on no database, cache, HTTP framework or async runtime, so other ERP modules can
 //! embed it. Enable the `mocks` feature to get a [`mockall`](https://docs.rs/mockall) mock of
-//! every port (`MockCustomerRepository`, `MockEventPublisher`) for unit tests.
+//! every port (`MockCustomerRepository`, `MockNoteRepository`, `MockInteractionRepository`,
+//! `MockHistoryRepository`, `MockEventPublisher`, `MockHealthProbe`) for unit tests.
+//!
+//! Every change is made by a service, which builds the new state and the
+//! [`EventEnvelope`]s describing it, and hands both to a repository that stores them in one
+//! transaction (that is how the customer's history is recorded).
 //!
 //! ```
 //! use crm_domain::{Actor, CompanyId, Role, UserId};
@@ -14,12 +19,18 @@
 //! ```
 
 pub mod actor;
+pub mod clock;
 pub mod customer;
+mod enums;
 pub mod error;
 pub mod events;
 pub mod health;
+pub mod history;
 pub mod ids;
+pub mod interaction;
+pub mod note;
 pub mod pagination;
+mod retry;
 
 pub use actor::{Actor, Role};
 pub use customer::{
@@ -30,8 +41,15 @@ pub use customer::{
 pub use error::{DomainError, FieldError};
 pub use events::{DomainEvent, EventEnvelope, EventPublisher};
 pub use health::HealthProbe;
+pub use history::{HistoryEntry, HistoryRepository, HistoryService};
 pub use ids::{CompanyId, CustomerId, InteractionId, NoteId, UserId};
-pub use pagination::{Cursor, Page, PageLimit};
+pub use interaction::{
+    CompleteInteraction, CreateInteraction, Direction, Interaction, InteractionQuery,
+    InteractionRepository, InteractionService, InteractionStatus, InteractionType,
+    UpdateInteraction,
+};
+pub use note::{CreateNote, Note, NoteRepository, NoteService, NoteType, UpdateNote};
+pub use pagination::{Cursor, Page, PageLimit, Window};
 
 #[cfg(any(test, feature = "mocks"))]
 pub use customer::MockCustomerRepository;
@@ -39,3 +57,9 @@ pub use customer::MockCustomerRepository;
 pub use events::MockEventPublisher;
 #[cfg(any(test, feature = "mocks"))]
 pub use health::MockHealthProbe;
+#[cfg(any(test, feature = "mocks"))]
+pub use history::MockHistoryRepository;
+#[cfg(any(test, feature = "mocks"))]
+pub use interaction::MockInteractionRepository;
+#[cfg(any(test, feature = "mocks"))]
+pub use note::MockNoteRepository;

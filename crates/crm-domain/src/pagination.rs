@@ -99,6 +99,58 @@ impl Cursor {
     }
 }
 
+/// A newest-first page request over a time-ordered list (notes, interactions, history):
+/// ordered by `(time, id)` descending.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Window {
+    /// Page size.
+    pub limit: PageLimit,
+    /// Position after which the page starts.
+    pub after: Option<(DateTime<Utc>, Uuid)>,
+}
+
+impl Window {
+    /// The sort tag recorded in newest-first cursors.
+    pub const SORT: &'static str = "newest";
+
+    /// Builds a window from a client's `limit` and `cursor`.
+    ///
+    /// # Errors
+    /// [`DomainError::Validation`] on `limit` or `cursor`.
+    pub fn new(limit: Option<u32>, cursor: Option<&str>) -> Result<Self, DomainError> {
+        let limit = PageLimit::new(limit)?;
+        let after = match cursor {
+            None => None,
+            Some(raw) => match Cursor::decode(raw, Self::SORT)? {
+                Cursor {
+                    key: SortKey::Time(t),
+                    id,
+                    ..
+                } => Some((t, id)),
+                _ => {
+                    return Err(DomainError::invalid(
+                        "cursor",
+                        "is not a valid cursor for this query",
+                    ))
+                }
+            },
+        };
+        Ok(Self { limit, after })
+    }
+
+    /// A page from `limit + 1` fetched rows, each keyed by its `(time, id)`.
+    pub fn page<T>(&self, rows: Vec<T>, key: impl Fn(&T) -> (DateTime<Utc>, Uuid)) -> Page<T> {
+        Page::from_overfetch(rows, self.limit, |row| {
+            let (time, id) = key(row);
+            Cursor {
+                sort: Self::SORT.to_owned(),
+                key: SortKey::Time(time),
+                id,
+            }
+        })
+    }
+}
+
 /// One page of a list.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Page<T> {
@@ -175,6 +227,23 @@ mod tests {
     fn garbage_cursor_is_rejected() {
         assert!(Cursor::decode("%%%", "name").is_err());
         assert!(Cursor::decode(&URL_SAFE_NO_PAD.encode("{}"), "name").is_err());
+    }
+
+    #[test]
+    fn windows_walk_newest_first() {
+        let w = Window::new(Some(2), None).unwrap();
+        let t = Utc::now();
+        let ids: Vec<Uuid> = (0..3).map(|_| Uuid::now_v7()).collect();
+        let page = w.page(ids.clone(), |id| (t, *id));
+        assert_eq!(page.items.len(), 2);
+        let next = Window::new(Some(2), page.next_cursor.as_deref()).unwrap();
+        assert_eq!(next.after, Some((t, ids[1])));
+        let other = Cursor {
+            sort: "name".into(),
+            key: SortKey::Text("x".into()),
+            id: ids[0],
+        };
+        assert!(Window::new(None, Some(&other.encode())).is_err());
     }
 
     #[test]

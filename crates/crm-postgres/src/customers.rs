@@ -4,8 +4,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use crm_domain::pagination::SortKey;
 use crm_domain::{
-    CompanyId, Customer, CustomerChanges, CustomerId, CustomerQuery, CustomerRepository,
-    CustomerSortField, DomainError, NewCustomer,
+    CompanyId, Customer, CustomerId, CustomerQuery, CustomerRepository, CustomerSortField,
+    DomainError, EventEnvelope,
 };
 use diesel::dsl::sql;
 use diesel::pg::Pg;
@@ -14,8 +14,9 @@ use diesel::sql_types::{Bool, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::RunQueryDsl;
 
-use crate::database::Database;
-use crate::models::{CustomerChangeset, CustomerRow, NewCustomerRow};
+use crate::activities;
+use crate::database::{same_company, Database};
+use crate::models::CustomerRow;
 use crate::schema::customers;
 
 /// [`CustomerRepository`] over the `crm.customers` table.
@@ -125,23 +126,24 @@ impl CustomerRepository for PgCustomerRepository {
     async fn insert(
         &self,
         company: CompanyId,
-        customer: NewCustomer,
-    ) -> Result<Customer, DomainError> {
-        let row = NewCustomerRow::new(company, customer);
-        let stored = self
-            .db
+        customer: &Customer,
+        events: &[EventEnvelope],
+    ) -> Result<(), DomainError> {
+        let row = CustomerRow::from(customer);
+        same_company(company, row.company_id)?;
+        let events = events.to_vec();
+        self.db
             .tenant_tx(company, |conn| {
                 async move {
                     diesel::insert_into(customers::table)
                         .values(&row)
-                        .returning(CustomerRow::as_returning())
-                        .get_result(conn)
-                        .await
+                        .execute(conn)
+                        .await?;
+                    activities::record(conn, &events).await
                 }
                 .scope_boxed()
             })
-            .await?;
-        Customer::try_from(stored)
+            .await
     }
 
     async fn find(
@@ -170,51 +172,63 @@ impl CustomerRepository for PgCustomerRepository {
     async fn update(
         &self,
         company: CompanyId,
-        id: CustomerId,
-        changes: CustomerChanges,
+        after: &Customer,
         unmodified_since: DateTime<Utc>,
-    ) -> Result<Option<Customer>, DomainError> {
-        let changeset = CustomerChangeset::from(changes);
-        let row = self
-            .db
+        events: &[EventEnvelope],
+    ) -> Result<bool, DomainError> {
+        let row = CustomerRow::from(after);
+        same_company(company, row.company_id)?;
+        let events = events.to_vec();
+        self.db
             .tenant_tx(company, |conn| {
                 async move {
-                    diesel::update(
+                    let changed = diesel::update(
                         customers::table
-                            .filter(customers::company_id.eq(company.as_uuid()))
-                            .filter(customers::id.eq(id.as_uuid()))
+                            .filter(customers::company_id.eq(row.company_id))
+                            .filter(customers::id.eq(row.id))
                             .filter(customers::updated_at.eq(unmodified_since)),
                     )
-                    .set((&changeset, customers::updated_at.eq(diesel::dsl::now)))
-                    .returning(CustomerRow::as_returning())
-                    .get_result(conn)
-                    .await
-                    .optional()
+                    .set(&row)
+                    .execute(conn)
+                    .await?;
+                    if changed == 1 {
+                        activities::record(conn, &events).await?;
+                    }
+                    Ok(changed == 1)
                 }
                 .scope_boxed()
             })
-            .await?;
-        row.map(Customer::try_from).transpose()
+            .await
     }
 
-    async fn delete(&self, company: CompanyId, id: CustomerId) -> Result<bool, DomainError> {
-        // Notes and interactions go with it through ON DELETE CASCADE, in this transaction.
-        let deleted = self
-            .db
+    async fn delete(
+        &self,
+        company: CompanyId,
+        customer: &Customer,
+        events: &[EventEnvelope],
+    ) -> Result<bool, DomainError> {
+        // Notes, interactions and history go with it through ON DELETE CASCADE, in this
+        // transaction.
+        let id = customer.id.as_uuid();
+        let events = events.to_vec();
+        self.db
             .tenant_tx(company, |conn| {
                 async move {
-                    diesel::delete(
+                    let deleted = diesel::delete(
                         customers::table
                             .filter(customers::company_id.eq(company.as_uuid()))
-                            .filter(customers::id.eq(id.as_uuid())),
+                            .filter(customers::id.eq(id)),
                     )
                     .execute(conn)
-                    .await
+                    .await?;
+                    if deleted == 1 {
+                        activities::record(conn, &events).await?;
+                    }
+                    Ok(deleted == 1)
                 }
                 .scope_boxed()
             })
-            .await?;
-        Ok(deleted > 0)
+            .await
     }
 
     async fn list(

@@ -135,3 +135,14 @@ impl crm_domain::HealthProbe for Database {
         self.ping().await
     }
 }
+
+/// Guards against storing a row under another company than the transaction's.
+pub(crate) fn same_company(company: CompanyId, row_company: uuid::Uuid) -> Result<(), DomainError> {
+    if company.as_uuid() == row_company {
+        Ok(())
+    } else {
+        Err(DomainError::Internal(
+            "refusing to write a row of another company".into(),
+        ))
+    }
+}

@@ -16,6 +16,10 @@ pub fn map_diesel_error(err: DieselError) -> DomainError {
         {
             DomainError::Conflict("a customer with this email already exists".into())
         }
+        // Child rows reference their customer: a violation means it was deleted meanwhile.
+        DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => {
+            DomainError::NotFound { entity: "customer" }
+        }
         DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
             DomainError::Conflict("the change conflicts with existing data".into())
         }

@@ -6,15 +6,23 @@
 //!   [`Database::tenant_tx`], through which every query on tenant data runs.
 //! - [`migrate`] creates the database if needed and applies the embedded migrations (the
 //!   workspace's top-level `migrations/`) under an advisory lock.
-//! - [`PgCustomerRepository`] implements the domain's `CustomerRepository` port.
+//! - [`PgCustomerRepository`], [`PgNoteRepository`], [`PgInteractionRepository`] and
+//!   [`PgHistoryRepository`] implement the domain's ports. Every change is stored together with
+//!   its events (the customer's history, `crm.activities`) in one transaction.
 
+mod activities;
 mod customers;
 mod database;
 mod errors;
+mod interactions;
 pub mod migrate;
 mod models;
+mod notes;
 pub mod schema;
 
+pub use activities::PgHistoryRepository;
 pub use customers::PgCustomerRepository;
 pub use database::{Database, PoolSettings};
 pub use errors::map_diesel_error;
+pub use interactions::PgInteractionRepository;
+pub use notes::PgNoteRepository;

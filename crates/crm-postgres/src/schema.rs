@@ -59,4 +59,25 @@ diesel::table! {
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(customers, customer_notes, customer_interactions);
+diesel::table! {
+    crm.activities (id) {
+        id -> Uuid,
+        company_id -> Uuid,
+        customer_id -> Uuid,
+        #[sql_name = "type"]
+        activity_type -> Text,
+        entity_type -> Text,
+        entity_id -> Uuid,
+        actor -> Uuid,
+        visible_to -> Nullable<Uuid>,
+        occurred_at -> Timestamptz,
+        data -> Jsonb,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(
+    customers,
+    customer_notes,
+    customer_interactions,
+    activities
+);

@@ -5,8 +5,9 @@ use std::collections::HashSet;
 
 use chrono::{Duration, Utc};
 use crm_domain::{
-    CompanyId, CreateCustomer, CustomerChanges, CustomerQuery, CustomerRepository, CustomerSort,
-    CustomerStatus, CustomerType, DomainError, Email, NewCustomer, PageLimit, Tag, UserId,
+    clock, CompanyId, CreateCustomer, Customer, CustomerChanges, CustomerQuery, CustomerRepository,
+    CustomerSort, CustomerStatus, CustomerType, DomainError, Email, NewCustomer, PageLimit, Tag,
+    UserId,
 };
 use crm_postgres::{Database, PgCustomerRepository, PoolSettings};
 use crm_testkit::TestDatabase;
@@ -20,6 +21,35 @@ async fn setup() -> (TestDatabase, Database, PgCustomerRepository) {
     let db = Database::connect(tdb.url(), PoolSettings::default()).unwrap();
     let repo = PgCustomerRepository::new(db.clone());
     (tdb, db, repo)
+}
+
+/// Stores `new` the way the service does, and returns the stored customer.
+async fn store(repo: &PgCustomerRepository, company: CompanyId, new: NewCustomer) -> Customer {
+    try_store(repo, company, new).await.unwrap()
+}
+
+async fn try_store(
+    repo: &PgCustomerRepository,
+    company: CompanyId,
+    new: NewCustomer,
+) -> Result<Customer, DomainError> {
+    let customer = new.into_customer(company, clock::now());
+    repo.insert(company, &customer, &[]).await?;
+    Ok(customer)
+}
+
+/// Applies `changes` the way the service does; `None` when the write did not happen.
+async fn change(
+    repo: &PgCustomerRepository,
+    company: CompanyId,
+    before: &Customer,
+    changes: CustomerChanges,
+) -> Result<Option<Customer>, DomainError> {
+    let after = changes.apply(before, clock::after(before.updated_at));
+    Ok(repo
+        .update(company, &after, before.updated_at, &[])
+        .await?
+        .then_some(after))
 }
 
 fn new_customer(name: &str) -> NewCustomer {
@@ -57,7 +87,7 @@ async fn insert_then_find_round_trips_every_field() {
     }
     .validate_for(UserId::new_random())
     .unwrap();
-    let stored = repo.insert(company, new.clone()).await.unwrap();
+    let stored = store(&repo, company, new.clone()).await;
     assert_eq!(stored.company_id, company);
     assert_eq!(
         stored.email.as_ref().map(Email::as_str),
@@ -80,19 +110,25 @@ async fn insert_then_find_round_trips_every_field() {
 async fn another_companys_customer_does_not_exist() {
     let (_tdb, _db, repo) = setup().await;
     let (mine, theirs) = (CompanyId::new_random(), CompanyId::new_random());
-    let c = repo.insert(mine, new_customer("Mine")).await.unwrap();
+    let c = store(&repo, mine, new_customer("Mine")).await;
 
     assert!(repo.find(theirs, c.id).await.unwrap().is_none());
     let changes = CustomerChanges {
         name: Some("Hijacked".into()),
         ..Default::default()
     };
+    // A write addressed to another company touches nothing, even with a forged row.
+    let mut forged = changes.apply(&c, clock::after(c.updated_at));
     assert!(repo
-        .update(theirs, c.id, changes, c.updated_at)
+        .update(theirs, &forged, c.updated_at, &[])
         .await
-        .unwrap()
-        .is_none());
-    assert!(!repo.delete(theirs, c.id).await.unwrap());
+        .is_err());
+    forged.company_id = theirs;
+    assert!(!repo
+        .update(theirs, &forged, c.updated_at, &[])
+        .await
+        .unwrap());
+    assert!(!repo.delete(theirs, &c, &[]).await.unwrap());
     let q = CustomerQuery::default();
     assert!(repo.list(theirs, q.clone()).await.unwrap().is_empty());
     assert_eq!(repo.count(theirs, q).await.unwrap(), 0);
@@ -109,25 +145,21 @@ async fn email_is_unique_per_company_case_insensitively() {
         n.email = Some(Email::parse(email).unwrap());
         n
     };
-    repo.insert(a, with_email("sam@example.com")).await.unwrap();
-    let err = repo
-        .insert(a, with_email("SAM@example.COM"))
+    store(&repo, a, with_email("sam@example.com")).await;
+    let err = try_store(&repo, a, with_email("SAM@example.COM"))
         .await
         .unwrap_err();
     assert!(matches!(err, DomainError::Conflict(_)), "{err:?}");
     // Another company may use the same address.
-    repo.insert(b, with_email("sam@example.com")).await.unwrap();
+    store(&repo, b, with_email("sam@example.com")).await;
 
     // Changing an email to a taken one conflicts too.
-    let other = repo.insert(a, with_email("kim@example.com")).await.unwrap();
+    let other = store(&repo, a, with_email("kim@example.com")).await;
     let changes = CustomerChanges {
         email: Some(Some(Email::parse("Sam@Example.com").unwrap())),
         ..Default::default()
     };
-    let err = repo
-        .update(a, other.id, changes, other.updated_at)
-        .await
-        .unwrap_err();
+    let err = change(&repo, a, &other, changes).await.unwrap_err();
     assert!(matches!(err, DomainError::Conflict(_)));
 }
 
@@ -138,7 +170,7 @@ async fn update_changes_only_the_given_fields() {
     let mut n = new_customer("Before");
     n.email = Some(Email::parse("a@b.co").unwrap());
     n.phone = Some("123".into());
-    let c = repo.insert(company, n).await.unwrap();
+    let c = store(&repo, company, n).await;
 
     let changes = CustomerChanges {
         name: Some("After".into()),
@@ -147,11 +179,7 @@ async fn update_changes_only_the_given_fields() {
         tags: Some(vec![Tag::parse("gold").unwrap()]),
         ..Default::default()
     };
-    let after = repo
-        .update(company, c.id, changes.clone(), c.updated_at)
-        .await
-        .unwrap()
-        .unwrap();
+    let after = change(&repo, company, &c, changes).await.unwrap().unwrap();
     assert_eq!(after.name, "After");
     assert_eq!(after.email, None);
     assert_eq!(after.status, CustomerStatus::Active);
@@ -165,11 +193,7 @@ async fn update_changes_only_the_given_fields() {
         name: Some("Stale".into()),
         ..Default::default()
     };
-    assert!(repo
-        .update(company, c.id, stale, c.updated_at)
-        .await
-        .unwrap()
-        .is_none());
+    assert!(change(&repo, company, &c, stale).await.unwrap().is_none());
     assert_eq!(
         repo.find(company, c.id).await.unwrap().unwrap().name,
         "After"
@@ -180,8 +204,8 @@ async fn update_changes_only_the_given_fields() {
 async fn delete_takes_notes_and_interactions_with_it() {
     let (tdb, _db, repo) = setup().await;
     let company = CompanyId::new_random();
-    let c = repo.insert(company, new_customer("Doomed")).await.unwrap();
-    let keep = repo.insert(company, new_customer("Kept")).await.unwrap();
+    let c = store(&repo, company, new_customer("Doomed")).await;
+    let keep = store(&repo, company, new_customer("Kept")).await;
     let mut conn = tdb.connect().await;
     for customer in [c.id, keep.id] {
         diesel::sql_query(
@@ -204,7 +228,7 @@ async fn delete_takes_notes_and_interactions_with_it() {
         .unwrap();
     }
 
-    assert!(repo.delete(company, c.id).await.unwrap());
+    assert!(repo.delete(company, &c, &[]).await.unwrap());
     assert!(repo.find(company, c.id).await.unwrap().is_none());
     for table in ["crm.customer_notes", "crm.customer_interactions"] {
         let left: Count = diesel::sql_query(format!(
@@ -224,7 +248,7 @@ async fn delete_takes_notes_and_interactions_with_it() {
         .unwrap();
         assert_eq!(kept.n, 1, "{table} rows of the other customer");
     }
-    assert!(!repo.delete(company, c.id).await.unwrap());
+    assert!(!repo.delete(company, &c, &[]).await.unwrap());
 }
 
 /// Walks every sort through small pages and checks the walk equals the full, correctly
@@ -236,15 +260,16 @@ async fn keyset_walk_is_complete_and_ordered_for_every_sort() {
     // Duplicate names and identical timestamps (one transaction each, but several share a
     // name) exercise the id tie breaker.
     for i in 0..23 {
-        repo.insert(company, new_customer(&format!("name-{}", i % 5)))
-            .await
-            .unwrap();
+        store(&repo, company, new_customer(&format!("name-{}", i % 5))).await;
     }
     // Noise in another company.
     for i in 0..5 {
-        repo.insert(CompanyId::new_random(), new_customer(&format!("other-{i}")))
-            .await
-            .unwrap();
+        store(
+            &repo,
+            CompanyId::new_random(),
+            new_customer(&format!("other-{i}")),
+        )
+        .await;
     }
     for sort in [
         "createdAt",
@@ -319,7 +344,7 @@ async fn filters_select_exactly_the_matching_customers() {
         make("c", Active, Individual, &["us"], Some(sales)),
         make("d", Churned, Business, &[], None),
     ] {
-        repo.insert(company, n).await.unwrap();
+        store(&repo, company, n).await;
     }
     let names = |q: CustomerQuery| {
         let repo = repo.clone();
@@ -401,7 +426,7 @@ async fn filters_select_exactly_the_matching_customers() {
 async fn the_company_setting_is_transaction_local() {
     let (_tdb, db, repo) = setup().await;
     let company = CompanyId::new_random();
-    repo.insert(company, new_customer("x")).await.unwrap();
+    store(&repo, company, new_customer("x")).await;
 
     #[derive(QueryableByName)]
     struct Setting {

@@ -40,7 +40,7 @@ impl EventPublisher for InProcessEventPublisher {
 
 #[cfg(test)]
 mod tests {
-    use crm_domain::{Actor, CompanyId, CustomerId, DomainEvent, Role, UserId};
+    use crm_domain::{clock, Actor, CompanyId, CreateCustomer, DomainEvent, Role, UserId};
 
     use super::*;
 
@@ -48,16 +48,22 @@ mod tests {
     async fn subscribers_receive_published_events() {
         let publisher = InProcessEventPublisher::default();
         let mut rx = publisher.subscribe();
-        let actor = Actor::new(UserId::new_random(), CompanyId::new_random(), Role::User);
-        let id = CustomerId::new_random();
-        publisher
-            .publish(EventEnvelope::now(
-                &actor,
-                DomainEvent::CustomerDeleted { id },
-            ))
-            .await;
+        let actor = Actor::new(UserId::new_random(), CompanyId::new_random(), Role::Admin);
+        let customer = CreateCustomer {
+            name: "Gone".into(),
+            ..Default::default()
+        }
+        .validate_for(actor.user())
+        .unwrap()
+        .into_customer(actor.company(), clock::now());
+        let event = EventEnvelope::new(
+            &actor,
+            clock::now(),
+            DomainEvent::CustomerDeleted(Box::new(customer.clone())),
+        );
+        publisher.publish(event.clone()).await;
         let got = rx.recv().await.unwrap();
-        assert_eq!(got.company_id, actor.company());
-        assert_eq!(got.event, DomainEvent::CustomerDeleted { id });
+        assert_eq!(got, event);
+        assert_eq!(got.customer_id, customer.id);
     }
 }

@@ -10,6 +10,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::actor::Actor;
+use crate::error::DomainError;
 use crate::ids::{CompanyId, CustomerId, UserId};
 
 pub use commands::{
@@ -59,4 +61,89 @@ pub struct Customer {
     pub created_at: DateTime<Utc>,
     /// When it was last changed.
     pub updated_at: DateTime<Utc>,
+}
+
+impl NewCustomer {
+    /// The customer this record becomes in `company`, created `now`.
+    pub fn into_customer(self, company: CompanyId, now: DateTime<Utc>) -> Customer {
+        Customer {
+            id: CustomerId::new_random(),
+            company_id: company,
+            name: self.name,
+            email: self.email,
+            phone: self.phone,
+            company_name: self.company_name,
+            customer_type: self.customer_type,
+            status: self.status,
+            source: self.source,
+            assigned_to: self.assigned_to,
+            address: self.address,
+            tags: self.tags,
+            metadata: self.metadata,
+            created_by: self.created_by,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
+impl CustomerChanges {
+    /// The customer after the change, stamped `now` when anything changed.
+    pub fn apply(&self, before: &Customer, now: DateTime<Utc>) -> Customer {
+        let mut after = before.clone();
+        let c = self.clone();
+        if let Some(v) = c.name {
+            after.name = v;
+        }
+        if let Some(v) = c.email {
+            after.email = v;
+        }
+        if let Some(v) = c.phone {
+            after.phone = v;
+        }
+        if let Some(v) = c.company_name {
+            after.company_name = v;
+        }
+        if let Some(v) = c.customer_type {
+            after.customer_type = v;
+        }
+        if let Some(v) = c.status {
+            after.status = v;
+        }
+        if let Some(v) = c.source {
+            after.source = v;
+        }
+        if let Some(v) = c.assigned_to {
+            after.assigned_to = v;
+        }
+        if let Some(v) = c.address {
+            after.address = v;
+        }
+        if let Some(v) = c.tags {
+            after.tags = v;
+        }
+        if let Some(v) = c.metadata {
+            after.metadata = v;
+        }
+        if after != *before {
+            after.updated_at = now;
+        }
+        after
+    }
+}
+
+/// The customer `id` of the actor's company, for use cases on its notes, interactions and
+/// history.
+///
+/// # Errors
+/// [`DomainError::NotFound`] (`customer`).
+pub(crate) async fn require_customer(
+    customers: &dyn CustomerRepository,
+    actor: &Actor,
+    id: CustomerId,
+) -> Result<Customer, DomainError> {
+    customers
+        .find(actor.company(), id)
+        .await?
+        .ok_or(DomainError::NotFound { entity: "customer" })
 }

@@ -3,9 +3,10 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::commands::{CustomerChanges, CustomerQuery, NewCustomer};
+use super::commands::CustomerQuery;
 use super::Customer;
 use crate::error::DomainError;
+use crate::events::EventEnvelope;
 use crate::ids::{CompanyId, CustomerId};
 
 /// Storage of customers, always scoped to one company: an implementation must never read or
@@ -21,7 +22,7 @@ use crate::ids::{CompanyId, CustomerId};
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait CustomerRepository: Send + Sync + 'static {
-    /// Stores a new customer and returns it as stored (with id and timestamps).
+    /// Stores a new customer and its events.
     ///
     /// # Errors
     /// [`DomainError::Conflict`] when another customer of `company` has the same email
@@ -29,8 +30,9 @@ pub trait CustomerRepository: Send + Sync + 'static {
     async fn insert(
         &self,
         company: CompanyId,
-        customer: NewCustomer,
-    ) -> Result<Customer, DomainError>;
+        customer: &Customer,
+        events: &[EventEnvelope],
+    ) -> Result<(), DomainError>;
 
     /// The customer with `id` in `company`, if any.
     async fn find(
@@ -39,23 +41,28 @@ pub trait CustomerRepository: Send + Sync + 'static {
         id: CustomerId,
     ) -> Result<Option<Customer>, DomainError>;
 
-    /// Applies `changes` if the customer is still as the caller last saw it (its `updated_at`
-    /// equals `unmodified_since`) and returns it after the change. `None` when it does not
+    /// Replaces the customer with `after` if it is still as the caller last saw it (its
+    /// `updated_at` equals `unmodified_since`), and stores the events. `false` when it does not
     /// exist in `company` or was changed since; the caller re-reads and decides again.
-    /// `updated_at` moves forward.
     ///
     /// # Errors
     /// [`DomainError::Conflict`] when the new email is taken in `company`.
     async fn update(
         &self,
         company: CompanyId,
-        id: CustomerId,
-        changes: CustomerChanges,
+        after: &Customer,
         unmodified_since: DateTime<Utc>,
-    ) -> Result<Option<Customer>, DomainError>;
+        events: &[EventEnvelope],
+    ) -> Result<bool, DomainError>;
 
-    /// Deletes the customer with its notes and interactions; `false` when it did not exist.
-    async fn delete(&self, company: CompanyId, id: CustomerId) -> Result<bool, DomainError>;
+    /// Deletes the customer with its notes, interactions and history, and stores the events;
+    /// `false` when it did not exist.
+    async fn delete(
+        &self,
+        company: CompanyId,
+        customer: &Customer,
+        events: &[EventEnvelope],
+    ) -> Result<bool, DomainError>;
 
     /// Up to `query.limit + 1` customers matching `query`, in its order, starting after its
     /// cursor. (The extra row tells the caller a next page exists.)

@@ -2,18 +2,20 @@
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
+
 use super::commands::{CreateCustomer, CustomerQuery, UpdateCustomer};
 use super::port::CustomerRepository;
-use super::Customer;
+use super::{require_customer, Customer};
 use crate::actor::{Actor, Role};
+use crate::clock;
 use crate::error::DomainError;
 use crate::events::{DomainEvent, EventEnvelope, EventPublisher};
 use crate::ids::CustomerId;
 use crate::pagination::Page;
+use crate::retry::{optimistic, Attempt};
 
 const CUSTOMER: &str = "customer";
-/// How often an update is retried when the customer changes between check and write.
-const UPDATE_ATTEMPTS: usize = 3;
 
 /// Creates, reads, changes, deletes and lists customers on behalf of an [`Actor`].
 ///
@@ -54,15 +56,19 @@ impl CustomerService {
         actor: &Actor,
         cmd: CreateCustomer,
     ) -> Result<Customer, DomainError> {
-        let new = cmd.validate_for(actor.user())?;
-        let customer = self.repo.insert(actor.company(), new).await?;
-        self.announce(
+        let now = clock::now();
+        let customer = cmd
+            .validate_for(actor.user())?
+            .into_customer(actor.company(), now);
+        let event = EventEnvelope::new(
             actor,
-            DomainEvent::CustomerCreated {
-                customer: Box::new(customer.clone()),
-            },
-        )
-        .await;
+            now,
+            DomainEvent::CustomerCreated(Box::new(customer.clone())),
+        );
+        self.repo
+            .insert(actor.company(), &customer, std::slice::from_ref(&event))
+            .await?;
+        self.events.publish(event).await;
         Ok(customer)
     }
 
@@ -71,10 +77,7 @@ impl CustomerService {
     /// # Errors
     /// [`DomainError::NotFound`] when it does not exist in the actor's company.
     pub async fn get(&self, actor: &Actor, id: CustomerId) -> Result<Customer, DomainError> {
-        self.repo
-            .find(actor.company(), id)
-            .await?
-            .ok_or(DomainError::NotFound { entity: CUSTOMER })
+        require_customer(self.repo.as_ref(), actor, id).await
     }
 
     /// Changes the fields present in `cmd`.
@@ -94,54 +97,85 @@ impl CustomerService {
         cmd: UpdateCustomer,
     ) -> Result<Customer, DomainError> {
         let changes = cmd.validate_changes()?;
-        for _ in 0..UPDATE_ATTEMPTS {
+        self.change(actor, id, |before, now| {
+            Ok((changes.apply(before, now), Vec::new()))
+        })
+        .await
+    }
+
+    /// Read, check the role rule, compute the new state and any extra events, and store it if
+    /// the row is unchanged since the read. Every change records `customer.updated` with the
+    /// changed fields, plus whatever `apply` adds.
+    pub(crate) async fn change<F>(
+        &self,
+        actor: &Actor,
+        id: CustomerId,
+        apply: F,
+    ) -> Result<Customer, DomainError>
+    where
+        F: Fn(&Customer, DateTime<Utc>) -> Result<(Customer, Vec<DomainEvent>), DomainError>,
+    {
+        optimistic(|| async {
             let before = self.get(actor, id).await?;
             if !Self::may_change(actor, &before) {
                 return Err(DomainError::Forbidden(
                     "users may only change customers assigned to them or created by them".into(),
                 ));
             }
-            if changes.is_empty() {
-                return Ok(before);
+            let (after, extra) = apply(&before, clock::after(before.updated_at))?;
+            if after == before {
+                return Ok(Attempt::Done(before));
             }
-            let stored = self
+            let at = after.updated_at;
+            let mut events = vec![EventEnvelope::new(
+                actor,
+                at,
+                DomainEvent::CustomerUpdated {
+                    before: Box::new(before.clone()),
+                    after: Box::new(after.clone()),
+                },
+            )];
+            events.extend(extra.into_iter().map(|e| EventEnvelope::new(actor, at, e)));
+            if !self
                 .repo
-                .update(actor.company(), id, changes.clone(), before.updated_at)
-                .await?;
-            if let Some(after) = stored {
-                self.announce(
-                    actor,
-                    DomainEvent::CustomerUpdated {
-                        before: Box::new(before),
-                        after: Box::new(after.clone()),
-                    },
-                )
-                .await;
-                return Ok(after);
+                .update(actor.company(), &after, before.updated_at, &events)
+                .await?
+            {
+                return Ok(Attempt::Retry);
             }
-        }
-        Err(DomainError::Conflict(
-            "the customer is being changed concurrently; retry".into(),
-        ))
+            for event in events {
+                self.events.publish(event).await;
+            }
+            Ok(Attempt::Done(after))
+        })
+        .await
     }
 
-    /// Deletes a customer with its notes and interactions.
+    /// Deletes a customer with its notes, interactions and history.
     ///
     /// # Errors
     /// [`DomainError::NotFound`], or [`DomainError::Forbidden`] for the `user` role.
     pub async fn delete(&self, actor: &Actor, id: CustomerId) -> Result<(), DomainError> {
         // Existence first, so that a user learns nothing about other companies' ids.
-        self.get(actor, id).await?;
+        let customer = self.get(actor, id).await?;
         if !Self::may_delete(actor) {
             return Err(DomainError::Forbidden(
                 "only managers and admins may delete customers".into(),
             ));
         }
-        if !self.repo.delete(actor.company(), id).await? {
+        let event = EventEnvelope::new(
+            actor,
+            clock::now(),
+            DomainEvent::CustomerDeleted(Box::new(customer.clone())),
+        );
+        if !self
+            .repo
+            .delete(actor.company(), &customer, std::slice::from_ref(&event))
+            .await?
+        {
             return Err(DomainError::NotFound { entity: CUSTOMER });
         }
-        self.announce(actor, DomainEvent::CustomerDeleted { id })
-            .await;
+        self.events.publish(event).await;
         Ok(())
     }
 
@@ -168,69 +202,31 @@ impl CustomerService {
         page.total_count = total;
         Ok(page)
     }
-
-    async fn announce(&self, actor: &Actor, event: DomainEvent) {
-        self.events.publish(EventEnvelope::now(actor, event)).await;
-    }
 }
 
 #[cfg(test)]
 mod tests {
-    use chrono::Utc;
     use mockall::predicate::eq;
-    use serde_json::Map;
 
     use super::*;
     use crate::customer::port::MockCustomerRepository;
-    use crate::customer::{CustomerStatus, CustomerType, NewCustomer};
     use crate::events::MockEventPublisher;
     use crate::ids::{CompanyId, UserId};
     use crate::pagination::PageLimit;
+    use crate::retry::ATTEMPTS;
 
     fn actor(role: Role) -> Actor {
         Actor::new(UserId::new_random(), CompanyId::new_random(), role)
     }
 
-    fn stored(company: CompanyId, new: NewCustomer) -> Customer {
-        let now = Utc::now();
-        Customer {
-            id: CustomerId::new_random(),
-            company_id: company,
-            name: new.name,
-            email: new.email,
-            phone: new.phone,
-            company_name: new.company_name,
-            customer_type: new.customer_type,
-            status: new.status,
-            source: new.source,
-            assigned_to: new.assigned_to,
-            address: new.address,
-            tags: new.tags,
-            metadata: new.metadata,
-            created_by: new.created_by,
-            created_at: now,
-            updated_at: now,
-        }
-    }
-
     fn customer_of(company: CompanyId, creator: UserId) -> Customer {
-        stored(
-            company,
-            NewCustomer {
-                name: "Acme".into(),
-                email: None,
-                phone: None,
-                company_name: None,
-                customer_type: CustomerType::Business,
-                status: CustomerStatus::Lead,
-                source: None,
-                assigned_to: None,
-                address: None,
-                tags: vec![],
-                metadata: Map::new(),
-                created_by: creator,
-            },
-        )
+        CreateCustomer {
+            name: "Acme".into(),
+            ..Default::default()
+        }
+        .validate_for(creator)
+        .unwrap()
+        .into_customer(company, clock::now())
     }
 
     fn quiet_events() -> Arc<MockEventPublisher> {
@@ -249,14 +245,29 @@ mod tests {
         Arc::new(events)
     }
 
+    fn rename(to: &str) -> UpdateCustomer {
+        UpdateCustomer {
+            name: Some(to.into()),
+            ..Default::default()
+        }
+    }
+
     #[tokio::test]
-    async fn create_stores_in_the_actors_company_and_announces() {
+    async fn create_stores_the_customer_and_its_event_together() {
         let a = actor(Role::User);
         let mut repo = MockCustomerRepository::new();
         repo.expect_insert()
-            .with(eq(a.company()), mockall::predicate::always())
+            .withf(move |company, customer, events| {
+                *company == a.company()
+                    && customer.company_id == a.company()
+                    && customer.created_by == a.user()
+                    && events.len() == 1
+                    && events[0].event.type_name() == "customer.created"
+                    && events[0].customer_id == customer.id
+                    && events[0].actor == a.user()
+            })
             .times(1)
-            .returning(|company, new| Ok(stored(company, new)));
+            .returning(|_, _, _| Ok(()));
         let svc = CustomerService::new(Arc::new(repo), counting_events(1, "customer.created"));
         let cmd = CreateCustomer {
             name: "Ada".into(),
@@ -264,7 +275,7 @@ mod tests {
         };
         let c = svc.create(&a, cmd).await.unwrap();
         assert_eq!(c.company_id, a.company());
-        assert_eq!(c.created_by, a.user());
+        assert_eq!(c.created_at, c.updated_at);
     }
 
     #[tokio::test]
@@ -283,7 +294,7 @@ mod tests {
     async fn duplicate_email_conflict_passes_through_without_event() {
         let mut repo = MockCustomerRepository::new();
         repo.expect_insert()
-            .returning(|_, _| Err(DomainError::Conflict("email taken".into())));
+            .returning(|_, _, _| Err(DomainError::Conflict("email taken".into())));
         let svc = CustomerService::new(Arc::new(repo), quiet_events());
         let cmd = CreateCustomer {
             name: "Ada".into(),
@@ -315,12 +326,8 @@ mod tests {
             .returning(move |_, _| Ok(Some(theirs.clone())));
         repo.expect_update().never();
         let svc = CustomerService::new(Arc::new(repo), quiet_events());
-        let cmd = UpdateCustomer {
-            name: Some("New".into()),
-            ..Default::default()
-        };
         let err = svc
-            .update(&a, CustomerId::new_random(), cmd)
+            .update(&a, CustomerId::new_random(), rename("New"))
             .await
             .unwrap_err();
         assert!(matches!(err, DomainError::Forbidden(_)));
@@ -332,22 +339,22 @@ mod tests {
         let mut mine = customer_of(a.company(), UserId::new_random());
         mine.assigned_to = Some(a.user());
         let before = mine.clone();
+        let seen = mine.updated_at;
         let mut repo = MockCustomerRepository::new();
         repo.expect_find()
             .returning(move |_, _| Ok(Some(before.clone())));
         repo.expect_update()
+            .withf(move |_, after, since, events| {
+                after.name == "Renamed"
+                    && after.updated_at > seen
+                    && *since == seen
+                    && events.len() == 1
+                    && events[0].event.data()["changes"]["name"]["after"] == "Renamed"
+            })
             .times(1)
-            .returning(move |_, _, changes, _| {
-                let mut after = mine.clone();
-                after.name = changes.name.unwrap_or_default();
-                Ok(Some(after))
-            });
+            .returning(|_, _, _, _| Ok(true));
         let svc = CustomerService::new(Arc::new(repo), counting_events(1, "customer.updated"));
-        let cmd = UpdateCustomer {
-            name: Some("Renamed".into()),
-            ..Default::default()
-        };
-        let after = svc.update(&a, CustomerId::new_random(), cmd).await.unwrap();
+        let after = svc.update(&a, mine.id, rename("Renamed")).await.unwrap();
         assert_eq!(after.name, "Renamed");
     }
 
@@ -369,19 +376,15 @@ mod tests {
         repo.expect_update()
             .times(1)
             .in_sequence(&mut seq)
-            .returning(|_, _, _, _| Ok(None));
+            .returning(|_, _, _, _| Ok(false));
         // ...the fresh row is no longer the user's, so the rule refuses.
         repo.expect_find()
             .times(1)
             .in_sequence(&mut seq)
             .returning(move |_, _| Ok(Some(reassigned.clone())));
         let svc = CustomerService::new(Arc::new(repo), quiet_events());
-        let cmd = UpdateCustomer {
-            name: Some("Mine now".into()),
-            ..Default::default()
-        };
         let err = svc
-            .update(&a, CustomerId::new_random(), cmd)
+            .update(&a, CustomerId::new_random(), rename("Mine now"))
             .await
             .unwrap_err();
         assert!(matches!(err, DomainError::Forbidden(_)), "{err:?}");
@@ -395,22 +398,18 @@ mod tests {
         repo.expect_find()
             .returning(move |_, _| Ok(Some(c.clone())));
         repo.expect_update()
-            .times(UPDATE_ATTEMPTS)
-            .returning(|_, _, _, _| Ok(None));
+            .times(ATTEMPTS)
+            .returning(|_, _, _, _| Ok(false));
         let svc = CustomerService::new(Arc::new(repo), quiet_events());
-        let cmd = UpdateCustomer {
-            name: Some("x".into()),
-            ..Default::default()
-        };
         let err = svc
-            .update(&a, CustomerId::new_random(), cmd)
+            .update(&a, CustomerId::new_random(), rename("x"))
             .await
             .unwrap_err();
         assert!(matches!(err, DomainError::Conflict(_)));
     }
 
     #[tokio::test]
-    async fn empty_update_changes_nothing() {
+    async fn an_update_that_changes_nothing_writes_nothing() {
         let a = actor(Role::Manager);
         let c = customer_of(a.company(), UserId::new_random());
         let expected = c.clone();
@@ -419,11 +418,10 @@ mod tests {
             .returning(move |_, _| Ok(Some(c.clone())));
         repo.expect_update().never();
         let svc = CustomerService::new(Arc::new(repo), quiet_events());
-        let got = svc
-            .update(&a, CustomerId::new_random(), UpdateCustomer::default())
-            .await
-            .unwrap();
-        assert_eq!(got, expected);
+        for cmd in [UpdateCustomer::default(), rename("Acme")] {
+            let got = svc.update(&a, expected.id, cmd).await.unwrap();
+            assert_eq!(got, expected);
+        }
     }
 
     #[tokio::test]
@@ -441,7 +439,7 @@ mod tests {
                 .returning(move |_, _| Ok(Some(c.clone())));
             repo.expect_delete()
                 .times(usize::from(allowed))
-                .returning(|_, _| Ok(true));
+                .returning(|_, _, _| Ok(true));
             let events = if allowed {
                 counting_events(1, "customer.deleted")
             } else {
@@ -471,12 +469,14 @@ mod tests {
         let a = actor(Role::User);
         let company = a.company();
         let mut repo = MockCustomerRepository::new();
-        repo.expect_list().returning(move |_, q| {
-            let n = q.limit.get() as usize + 1;
-            Ok((0..n)
-                .map(|_| customer_of(company, UserId::new_random()))
-                .collect())
-        });
+        repo.expect_list()
+            .with(eq(company), mockall::predicate::always())
+            .returning(move |_, q| {
+                let n = q.limit.get() as usize + 1;
+                Ok((0..n)
+                    .map(|_| customer_of(company, UserId::new_random()))
+                    .collect())
+            });
         repo.expect_count().returning(|_, _| Ok(42));
         let svc = CustomerService::new(Arc::new(repo), quiet_events());
         let query = CustomerQuery {

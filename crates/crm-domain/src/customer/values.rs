@@ -1,58 +1,15 @@
 //! Validating value objects of the customer aggregate.
 
 use std::fmt;
-use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::enums::wire_enum;
 use crate::error::DomainError;
-
-macro_rules! wire_enum {
-    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $wire:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name {
-            $($(#[$vmeta])* $variant),+
-        }
-
-        impl $name {
-            /// Every value, in declaration order.
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            /// The wire (and database) name.
-            pub const fn as_str(self) -> &'static str {
-                match self {
-                    $($name::$variant => $wire),+
-                }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = String;
-
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                match s {
-                    $($wire => Ok($name::$variant),)+
-                    other => Err(format!(
-                        "unknown value `{other}`, expected one of: {}",
-                        [$($wire),+].join(", ")
-                    )),
-                }
-            }
-        }
-    };
-}
 
 wire_enum!(
     /// Whether the customer is a person or an organisation.
+    #[derive(Default)]
     CustomerType {
         /// A person (the default).
         #[default]
@@ -64,6 +21,7 @@ wire_enum!(
 
 wire_enum!(
     /// Lifecycle stage of a customer.
+    #[derive(Default)]
     CustomerStatus {
         /// Known, not yet qualified (the default).
         #[default]
