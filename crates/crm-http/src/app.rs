@@ -11,8 +11,13 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::{from_fn, Compress, DefaultHeaders, Next};
 use actix_web::{web, App, HttpResponse, HttpServer};
 use anyhow::Context;
-use crm_domain::{CustomerService, EventPublisher, HealthProbe};
-use crm_postgres::{Database, PgCustomerRepository, PoolSettings};
+use crm_domain::{
+    CustomerService, EventPublisher, HealthProbe, HistoryService, InteractionService, NoteService,
+};
+use crm_postgres::{
+    Database, PgCustomerRepository, PgHistoryRepository, PgInteractionRepository, PgNoteRepository,
+    PoolSettings,
+};
 use crm_redis::{InProcessEventPublisher, RedisClient, RedisEventPublisher};
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
@@ -23,7 +28,7 @@ use crate::error::ApiError;
 use crate::extract::{path_config, query_config, BodyLimit};
 use crate::openapi::ApiDoc;
 use crate::request_id::{request_id_middleware, REQUEST_ID_HEADER};
-use crate::routes::{customers, health};
+use crate::routes::{customers, health, history, interactions, notes};
 
 /// How long a Redis call may take before it counts as down.
 const REDIS_TIMEOUT: Duration = Duration::from_millis(250);
@@ -32,6 +37,9 @@ const REDIS_TIMEOUT: Duration = Duration::from_millis(250);
 #[derive(Clone)]
 pub struct AppState {
     customers: CustomerService,
+    notes: NoteService,
+    interactions: InteractionService,
+    history: HistoryService,
     verifier: JwtVerifier,
     health: health::HealthChecks,
     body_limit: usize,
@@ -65,12 +73,27 @@ impl AppState {
                 }
                 None => (Arc::new(InProcessEventPublisher::default()), None),
             };
-        let customers = CustomerService::new(
-            Arc::new(PgCustomerRepository::new(database.clone())),
+        let customer_repo = Arc::new(PgCustomerRepository::new(database.clone()));
+        let customers = CustomerService::new(customer_repo.clone(), events.clone());
+        let notes = NoteService::new(
+            customer_repo.clone(),
+            Arc::new(PgNoteRepository::new(database.clone())),
+            events.clone(),
+        );
+        let interactions = InteractionService::new(
+            customer_repo.clone(),
+            Arc::new(PgInteractionRepository::new(database.clone())),
             events,
+        );
+        let history = HistoryService::new(
+            customer_repo,
+            Arc::new(PgHistoryRepository::new(database.clone())),
         );
         Ok(Self {
             customers,
+            notes,
+            interactions,
+            history,
             verifier: JwtVerifier::new(&config.jwt),
             health: health::HealthChecks {
                 database: Arc::new(database),
@@ -86,6 +109,9 @@ impl AppState {
     /// Registers state and routes on an actix `App`.
     pub fn configure(&self, cfg: &mut web::ServiceConfig) {
         cfg.app_data(web::Data::new(self.customers.clone()))
+            .app_data(web::Data::new(self.notes.clone()))
+            .app_data(web::Data::new(self.interactions.clone()))
+            .app_data(web::Data::new(self.history.clone()))
             .app_data(web::Data::new(self.verifier.clone()))
             .app_data(web::Data::new(self.health.clone()))
             .app_data(web::PayloadConfig::new(self.body_limit))
@@ -94,6 +120,9 @@ impl AppState {
             .app_data(query_config())
             .configure(health::configure)
             .configure(customers::configure)
+            .configure(notes::configure)
+            .configure(interactions::configure)
+            .configure(history::configure)
             .service(web::redirect("/api/docs", "/api/docs/"))
             .service(
                 SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", ApiDoc::openapi()),

@@ -58,30 +58,60 @@ pub(crate) fn json_error(err: serde_path_to_error::Error<serde_json::Error>) -> 
     }
 }
 
+/// A JSON request body that may be absent: an empty body reads as `T::default()`.
+#[derive(Debug)]
+pub struct OptionalJsonBody<T>(pub T);
+
+/// Reads and parses a JSON body; an empty one is `empty()` when that is given.
+fn read_json<T: DeserializeOwned + 'static>(
+    req: &HttpRequest,
+    payload: &mut Payload,
+    empty: Option<fn() -> T>,
+) -> Pin<Box<dyn Future<Output = Result<T, ApiError>>>> {
+    let json = is_json(req);
+    let limit = req
+        .app_data::<BodyLimit>()
+        .map_or(DEFAULT_BODY_LIMIT, |l| l.0);
+    let bytes = Bytes::from_request(req, payload);
+    Box::pin(async move {
+        let bytes = bytes
+            .await
+            .map_err(|e| match e.as_error::<PayloadError>() {
+                Some(PayloadError::Overflow) => ApiError::payload_too_large(limit),
+                _ if e.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE => {
+                    ApiError::payload_too_large(limit)
+                }
+                _ => ApiError::bad_request(format!("cannot read the body: {e}")),
+            })?;
+        match empty {
+            Some(default) if bytes.iter().all(u8::is_ascii_whitespace) => Ok(default()),
+            _ if !json => Err(ApiError::unsupported_media_type()),
+            _ => parse_body(&bytes),
+        }
+    })
+}
+
 impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         if !is_json(req) {
+            // Refuse before reading a body we will not parse.
             return Box::pin(async { Err(ApiError::unsupported_media_type()) });
         }
-        let limit = req
-            .app_data::<BodyLimit>()
-            .map_or(DEFAULT_BODY_LIMIT, |l| l.0);
-        let bytes = Bytes::from_request(req, payload);
-        Box::pin(async move {
-            let bytes = bytes
-                .await
-                .map_err(|e| match e.as_error::<PayloadError>() {
-                    Some(PayloadError::Overflow) => ApiError::payload_too_large(limit),
-                    _ if e.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE => {
-                        ApiError::payload_too_large(limit)
-                    }
-                    _ => ApiError::bad_request(format!("cannot read the body: {e}")),
-                })?;
-            parse_body(&bytes).map(JsonBody)
-        })
+        let body = read_json(req, payload, None);
+        Box::pin(async move { body.await.map(JsonBody) })
+    }
+}
+
+impl<T: DeserializeOwned + Default + 'static> FromRequest for OptionalJsonBody<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let body = read_json(req, payload, Some(T::default));
+        Box::pin(async move { body.await.map(OptionalJsonBody) })
     }
 }
 

@@ -4,10 +4,13 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::dto::{
-    CreateCustomerRequest, CustomerPage, CustomerResponse, PageInfo, UpdateCustomerRequest,
+    CompleteInteractionRequest, CreateCustomerRequest, CreateInteractionRequest, CreateNoteRequest,
+    CustomerPage, CustomerResponse, HistoryEntryResponse, HistoryPage, InteractionPage,
+    InteractionResponse, NotePage, NoteResponse, PageInfo, UpdateCustomerRequest,
+    UpdateInteractionRequest, UpdateNoteRequest,
 };
 use crate::error::{responses, Problem, ProblemField};
-use crate::routes::{customers, health};
+use crate::routes::{customers, health, history, interactions, notes};
 
 /// The whole API.
 #[derive(OpenApi)]
@@ -25,6 +28,18 @@ use crate::routes::{customers, health};
         customers::get_customer,
         customers::update_customer,
         customers::delete_customer,
+        notes::list_notes,
+        notes::create_note,
+        notes::get_note,
+        notes::update_note,
+        notes::delete_note,
+        interactions::list_interactions,
+        interactions::create_interaction,
+        interactions::get_interaction,
+        interactions::update_interaction,
+        interactions::complete_interaction,
+        interactions::delete_interaction,
+        history::customer_history,
         health::health,
         health::live,
         health::ready,
@@ -44,19 +59,37 @@ use crate::routes::{customers, health};
         ),
         schemas(
         CustomerResponse,
-        CustomerPage,
         PageInfo,
+        CustomerPage,
+        NotePage,
+        InteractionPage,
+        HistoryPage,
         CreateCustomerRequest,
         UpdateCustomerRequest,
         Problem,
         ProblemField,
         crm_domain::CustomerStatus,
         crm_domain::CustomerType,
+        NoteResponse,
+        CreateNoteRequest,
+        UpdateNoteRequest,
+        crm_domain::NoteType,
+        InteractionResponse,
+        CreateInteractionRequest,
+        UpdateInteractionRequest,
+        CompleteInteractionRequest,
+        crm_domain::InteractionType,
+        crm_domain::InteractionStatus,
+        crm_domain::Direction,
+        HistoryEntryResponse,
     )
     ),
     modifiers(&BearerAuth),
     tags(
         (name = "customers", description = "Customer records"),
+        (name = "notes", description = "Notes on a customer; private ones exist for their author only"),
+        (name = "interactions", description = "Calls, emails, meetings, tasks with a customer"),
+        (name = "history", description = "A customer's timeline"),
         (name = "health", description = "Probes; no authentication"),
     )
 )]

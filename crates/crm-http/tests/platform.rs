@@ -154,6 +154,21 @@ async fn openapi_describes_every_route_and_docs_work_offline() {
     for (path, methods) in [
         ("/api/customers", vec!["get", "post"]),
         ("/api/customers/{id}", vec!["get", "put", "delete"]),
+        ("/api/customers/{id}/notes", vec!["get", "post"]),
+        (
+            "/api/customers/{id}/notes/{noteId}",
+            vec!["get", "put", "delete"],
+        ),
+        ("/api/customers/{id}/interactions", vec!["get", "post"]),
+        (
+            "/api/customers/{id}/interactions/{interactionId}",
+            vec!["get", "put", "delete"],
+        ),
+        (
+            "/api/customers/{id}/interactions/{interactionId}/complete",
+            vec!["patch"],
+        ),
+        ("/api/customers/{id}/history", vec!["get"]),
         ("/health", vec!["get"]),
         ("/health/live", vec!["get"]),
         ("/health/ready", vec!["get"]),

@@ -3,17 +3,16 @@
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
-use crm_domain::{
-    Cursor, CustomerId, CustomerQuery, CustomerService, CustomerSort, PageLimit, Tag, UserId,
-};
+use crm_domain::{Cursor, CustomerId, CustomerQuery, CustomerService, CustomerSort, Tag, UserId};
 use uuid::Uuid;
 
+use super::params::{parse_limit, ParamErrors};
 use crate::auth::Authenticated;
 use crate::dto::{
     CreateCustomerRequest, CustomerPage, CustomerResponse, ListCustomersParams,
     UpdateCustomerRequest,
 };
-use crate::error::{responses, ApiError, ProblemField};
+use crate::error::{responses, ApiError};
 use crate::extract::JsonBody;
 
 /// Registers the customer routes.
@@ -22,52 +21,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::resource("/api/customers")
             .route(web::get().to(list_customers))
             .route(web::post().to(create_customer))
-            .default_service(web::to(method_not_allowed)),
+            .default_service(web::to(super::method_not_allowed)),
     )
     .service(
         web::resource("/api/customers/{id}")
             .route(web::get().to(get_customer))
             .route(web::put().to(update_customer))
             .route(web::delete().to(delete_customer))
-            .default_service(web::to(method_not_allowed)),
+            .default_service(web::to(super::method_not_allowed)),
     );
-}
-
-pub(crate) async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::method_not_allowed())
-}
-
-/// Collects query-parameter errors so the client hears about all of them at once.
-#[derive(Default)]
-pub(crate) struct ParamErrors(Vec<ProblemField>);
-
-impl ParamErrors {
-    pub(crate) fn parse<T, E: std::fmt::Display>(
-        &mut self,
-        field: &str,
-        raw: Option<&str>,
-        parse: impl FnOnce(&str) -> Result<T, E>,
-    ) -> Option<T> {
-        let raw = raw?;
-        match parse(raw) {
-            Ok(v) => Some(v),
-            Err(e) => {
-                self.0.push(ProblemField {
-                    field: field.to_owned(),
-                    message: e.to_string(),
-                });
-                None
-            }
-        }
-    }
-
-    pub(crate) fn finish<T>(self, value: T) -> Result<T, ApiError> {
-        if self.0.is_empty() {
-            Ok(value)
-        } else {
-            Err(ApiError::bad_parameters(self.0))
-        }
-    }
 }
 
 fn parse_time(raw: &str) -> Result<DateTime<Utc>, String> {
@@ -113,12 +75,7 @@ impl ListCustomersParams {
         let created_from = errors.parse("createdFrom", self.created_from.as_deref(), parse_time);
         let created_to = errors.parse("createdTo", self.created_to.as_deref(), parse_time);
         let sort: Option<CustomerSort> = errors.parse("sort", self.sort.as_deref(), str::parse);
-        let limit = errors.parse("limit", self.limit.as_deref(), |s| {
-            s.parse::<u32>()
-                .ok()
-                .and_then(|n| PageLimit::new(Some(n)).ok())
-                .ok_or_else(|| format!("`{s}` is not a page size from 1 to {}", PageLimit::MAX))
-        });
+        let limit = errors.parse("limit", self.limit.as_deref(), parse_limit);
         let include_total = errors
             .parse("includeTotal", self.include_total.as_deref(), parse_bool)
             .unwrap_or(false);

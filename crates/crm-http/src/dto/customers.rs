@@ -1,25 +1,14 @@
-//! Request and response bodies of the HTTP API (camelCase JSON), and their conversion to and
-//! from domain commands and entities.
+//! Customer bodies.
 
 use chrono::{DateTime, Utc};
-use crm_domain::{
-    CreateCustomer, Customer, CustomerStatus, CustomerType, Page, UpdateCustomer, UserId,
-};
-use serde::{Deserialize, Deserializer, Serialize};
+use crm_domain::{CreateCustomer, Customer, CustomerStatus, CustomerType, UpdateCustomer, UserId};
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::error::{ApiError, ProblemField};
-
-/// Distinguishes an absent field (`None`) from an explicit `null` (`Some(None)`).
-fn double_option<'de, T, D>(de: D) -> Result<Option<Option<T>>, D::Error>
-where
-    T: Deserialize<'de>,
-    D: Deserializer<'de>,
-{
-    Option::<T>::deserialize(de).map(Some)
-}
+use super::{double_option, not_null, page_type};
+use crate::error::ApiError;
 
 /// A customer as the API shows it.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -86,41 +75,10 @@ impl From<Customer> for CustomerResponse {
     }
 }
 
-/// Pagination state of a list.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct PageInfo {
-    /// Cursor of the next page; `null` on the last page.
-    pub next_cursor: Option<String>,
-    /// Whether a next page exists.
-    pub has_next_page: bool,
-}
-
-/// A page of customers.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct CustomerPage {
-    /// The customers of this page.
-    pub data: Vec<CustomerResponse>,
-    /// Where the next page starts.
-    pub page_info: PageInfo,
-    /// Total matches; only with `includeTotal=true`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub total_count: Option<u64>,
-}
-
-impl From<Page<Customer>> for CustomerPage {
-    fn from(page: Page<Customer>) -> Self {
-        Self {
-            data: page.items.into_iter().map(CustomerResponse::from).collect(),
-            page_info: PageInfo {
-                has_next_page: page.next_cursor.is_some(),
-                next_cursor: page.next_cursor,
-            },
-            total_count: page.total_count,
-        }
-    }
-}
+page_type!(
+    /// A page of customers.
+    CustomerPage of CustomerResponse
+);
 
 /// Body of `POST /api/customers`. Server-owned fields (`id`, `companyId`, `createdBy`,
 /// timestamps) are refused.
@@ -228,20 +186,6 @@ pub struct UpdateCustomerRequest {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Object)]
     pub metadata: Option<Option<Map<String, Value>>>,
-}
-
-/// `Some(None)` is an explicit `null` for a field that cannot be cleared.
-fn not_null<T>(field: &str, value: Option<Option<T>>, errors: &mut Vec<ProblemField>) -> Option<T> {
-    match value {
-        Some(None) => {
-            errors.push(ProblemField {
-                field: field.to_owned(),
-                message: "must not be null".into(),
-            });
-            None
-        }
-        other => other.flatten(),
-    }
 }
 
 impl UpdateCustomerRequest {

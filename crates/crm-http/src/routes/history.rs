@@ -1,0 +1,51 @@
+//! `/api/customers/{id}/history`.
+
+use actix_web::web;
+use crm_domain::{CustomerId, HistoryService};
+use uuid::Uuid;
+
+use super::params::ParamErrors;
+use crate::auth::Authenticated;
+use crate::dto::{HistoryPage, WindowParams};
+use crate::error::{responses, ApiError};
+
+/// Registers the history route.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/api/customers/{id}/history")
+            .route(web::get().to(customer_history))
+            .default_service(web::to(super::method_not_allowed)),
+    );
+}
+
+/// The customer's timeline, newest first: creation and changes, notes (another user's private
+/// notes left out), interactions created and completed, tag changes.
+#[utoipa::path(
+    get,
+    path = "/api/customers/{id}/history",
+    tag = "history",
+    params(("id" = Uuid, Path, description = "Customer id"), WindowParams),
+    responses(
+        (status = 200, description = "A page of the timeline", body = HistoryPage),
+        (status = 400, response = responses::BadRequest),
+        (status = 401, response = responses::Unauthorized),
+        (status = 404, response = responses::NotFound),
+        (status = 503, response = responses::Unavailable),
+    ),
+    security(("bearer" = []))
+)]
+#[tracing::instrument(skip_all, fields(company = %actor.0.company(), customer = %id))]
+pub async fn customer_history(
+    service: web::Data<HistoryService>,
+    actor: Authenticated,
+    id: web::Path<Uuid>,
+    params: web::Query<WindowParams>,
+) -> Result<web::Json<HistoryPage>, ApiError> {
+    let mut errors = ParamErrors::default();
+    let window = errors.window(params.limit.as_deref(), params.cursor.as_deref());
+    let window = errors.finish(window)?;
+    let page = service
+        .list(&actor.0, CustomerId::from(*id), window)
+        .await?;
+    Ok(web::Json(page.into()))
+}
