@@ -7,7 +7,7 @@ use crm_domain::{
     Window,
 };
 use diesel::prelude::*;
-use diesel_async::scoped_futures::ScopedFutureExt;
+use diesel_async::scoped_futures::{ScopedBoxFuture, ScopedFutureExt};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
@@ -32,6 +32,37 @@ pub(crate) async fn record(
             .await?;
     }
     Ok(())
+}
+
+/// Runs one single-row write (insert, guarded update, delete) in a tenant transaction and,
+/// when it touched the row, records the change's events in the same transaction. `false` when
+/// no row was touched (gone, or changed since it was read).
+pub(crate) async fn write_with_events<F>(
+    db: &Database,
+    company: CompanyId,
+    events: &[EventEnvelope],
+    work: F,
+) -> Result<bool, DomainError>
+where
+    F: for<'r> FnOnce(
+            &'r mut AsyncPgConnection,
+        )
+            -> ScopedBoxFuture<'static, 'r, Result<usize, diesel::result::Error>>
+        + Send
+        + 'static,
+{
+    let events = events.to_vec();
+    db.tenant_tx(company, move |conn| {
+        async move {
+            let touched = work(conn).await? == 1;
+            if touched {
+                record(conn, &events).await?;
+            }
+            Ok(touched)
+        }
+        .scope_boxed()
+    })
+    .await
 }
 
 /// Makes the recorded history of one note follow its privacy: visible to its author only

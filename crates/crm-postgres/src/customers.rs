@@ -14,7 +14,7 @@ use diesel::sql_types::{Bool, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::RunQueryDsl;
 
-use crate::activities;
+use crate::activities::write_with_events;
 use crate::database::{same_company, Database};
 use crate::models::CustomerRow;
 use crate::schema::customers;
@@ -131,19 +131,17 @@ impl CustomerRepository for PgCustomerRepository {
     ) -> Result<(), DomainError> {
         let row = CustomerRow::from(customer);
         same_company(company, row.company_id)?;
-        let events = events.to_vec();
-        self.db
-            .tenant_tx(company, |conn| {
-                async move {
-                    diesel::insert_into(customers::table)
-                        .values(&row)
-                        .execute(conn)
-                        .await?;
-                    activities::record(conn, &events).await
-                }
-                .scope_boxed()
-            })
-            .await
+        write_with_events(&self.db, company, events, move |conn| {
+            async move {
+                diesel::insert_into(customers::table)
+                    .values(&row)
+                    .execute(conn)
+                    .await
+            }
+            .scope_boxed()
+        })
+        .await
+        .map(|_| ())
     }
 
     async fn find(
@@ -178,27 +176,21 @@ impl CustomerRepository for PgCustomerRepository {
     ) -> Result<bool, DomainError> {
         let row = CustomerRow::from(after);
         same_company(company, row.company_id)?;
-        let events = events.to_vec();
-        self.db
-            .tenant_tx(company, |conn| {
-                async move {
-                    let changed = diesel::update(
-                        customers::table
-                            .filter(customers::company_id.eq(row.company_id))
-                            .filter(customers::id.eq(row.id))
-                            .filter(customers::updated_at.eq(unmodified_since)),
-                    )
-                    .set(&row)
-                    .execute(conn)
-                    .await?;
-                    if changed == 1 {
-                        activities::record(conn, &events).await?;
-                    }
-                    Ok(changed == 1)
-                }
-                .scope_boxed()
-            })
-            .await
+        write_with_events(&self.db, company, events, move |conn| {
+            async move {
+                diesel::update(
+                    customers::table
+                        .filter(customers::company_id.eq(row.company_id))
+                        .filter(customers::id.eq(row.id))
+                        .filter(customers::updated_at.eq(unmodified_since)),
+                )
+                .set(&row)
+                .execute(conn)
+                .await
+            }
+            .scope_boxed()
+        })
+        .await
     }
 
     async fn delete(
@@ -210,25 +202,19 @@ impl CustomerRepository for PgCustomerRepository {
         // Notes, interactions and history go with it through ON DELETE CASCADE, in this
         // transaction.
         let id = customer.id.as_uuid();
-        let events = events.to_vec();
-        self.db
-            .tenant_tx(company, |conn| {
-                async move {
-                    let deleted = diesel::delete(
-                        customers::table
-                            .filter(customers::company_id.eq(company.as_uuid()))
-                            .filter(customers::id.eq(id)),
-                    )
-                    .execute(conn)
-                    .await?;
-                    if deleted == 1 {
-                        activities::record(conn, &events).await?;
-                    }
-                    Ok(deleted == 1)
-                }
-                .scope_boxed()
-            })
-            .await
+        write_with_events(&self.db, company, events, move |conn| {
+            async move {
+                diesel::delete(
+                    customers::table
+                        .filter(customers::company_id.eq(company.as_uuid()))
+                        .filter(customers::id.eq(id)),
+                )
+                .execute(conn)
+                .await
+            }
+            .scope_boxed()
+        })
+        .await
     }
 
     async fn list(

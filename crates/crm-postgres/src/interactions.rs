@@ -10,7 +10,7 @@ use diesel::prelude::*;
 use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::RunQueryDsl;
 
-use crate::activities::{self, older_than};
+use crate::activities::{older_than, write_with_events};
 use crate::database::{same_company, Database};
 use crate::models::InteractionRow;
 use crate::schema::customer_interactions as interactions;
@@ -38,19 +38,17 @@ impl InteractionRepository for PgInteractionRepository {
     ) -> Result<(), DomainError> {
         let row = InteractionRow::from(interaction);
         same_company(company, row.company_id)?;
-        let events = events.to_vec();
-        self.db
-            .tenant_tx(company, |conn| {
-                async move {
-                    diesel::insert_into(interactions::table)
-                        .values(&row)
-                        .execute(conn)
-                        .await?;
-                    activities::record(conn, &events).await
-                }
-                .scope_boxed()
-            })
-            .await
+        write_with_events(&self.db, company, events, move |conn| {
+            async move {
+                diesel::insert_into(interactions::table)
+                    .values(&row)
+                    .execute(conn)
+                    .await
+            }
+            .scope_boxed()
+        })
+        .await
+        .map(|_| ())
     }
 
     async fn find(
@@ -87,28 +85,22 @@ impl InteractionRepository for PgInteractionRepository {
     ) -> Result<bool, DomainError> {
         let row = InteractionRow::from(after);
         same_company(company, row.company_id)?;
-        let events = events.to_vec();
-        self.db
-            .tenant_tx(company, |conn| {
-                async move {
-                    let changed = diesel::update(
-                        interactions::table
-                            .filter(interactions::company_id.eq(row.company_id))
-                            .filter(interactions::customer_id.eq(row.customer_id))
-                            .filter(interactions::id.eq(row.id))
-                            .filter(interactions::updated_at.eq(unmodified_since)),
-                    )
-                    .set(&row)
-                    .execute(conn)
-                    .await?;
-                    if changed == 1 {
-                        activities::record(conn, &events).await?;
-                    }
-                    Ok(changed == 1)
-                }
-                .scope_boxed()
-            })
-            .await
+        write_with_events(&self.db, company, events, move |conn| {
+            async move {
+                diesel::update(
+                    interactions::table
+                        .filter(interactions::company_id.eq(row.company_id))
+                        .filter(interactions::customer_id.eq(row.customer_id))
+                        .filter(interactions::id.eq(row.id))
+                        .filter(interactions::updated_at.eq(unmodified_since)),
+                )
+                .set(&row)
+                .execute(conn)
+                .await
+            }
+            .scope_boxed()
+        })
+        .await
     }
 
     async fn delete(
@@ -118,26 +110,20 @@ impl InteractionRepository for PgInteractionRepository {
         events: &[EventEnvelope],
     ) -> Result<bool, DomainError> {
         let (customer, id) = (interaction.customer_id.as_uuid(), interaction.id.as_uuid());
-        let events = events.to_vec();
-        self.db
-            .tenant_tx(company, |conn| {
-                async move {
-                    let deleted = diesel::delete(
-                        interactions::table
-                            .filter(interactions::company_id.eq(company.as_uuid()))
-                            .filter(interactions::customer_id.eq(customer))
-                            .filter(interactions::id.eq(id)),
-                    )
-                    .execute(conn)
-                    .await?;
-                    if deleted == 1 {
-                        activities::record(conn, &events).await?;
-                    }
-                    Ok(deleted == 1)
-                }
-                .scope_boxed()
-            })
-            .await
+        write_with_events(&self.db, company, events, move |conn| {
+            async move {
+                diesel::delete(
+                    interactions::table
+                        .filter(interactions::company_id.eq(company.as_uuid()))
+                        .filter(interactions::customer_id.eq(customer))
+                        .filter(interactions::id.eq(id)),
+                )
+                .execute(conn)
+                .await
+            }
+            .scope_boxed()
+        })
+        .await
     }
 
     async fn list(

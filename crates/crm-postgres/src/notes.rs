@@ -9,7 +9,7 @@ use diesel::prelude::*;
 use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::RunQueryDsl;
 
-use crate::activities::{self, older_than};
+use crate::activities::{self, older_than, write_with_events};
 use crate::database::{same_company, Database};
 use crate::models::NoteRow;
 use crate::schema::customer_notes as notes;
@@ -37,19 +37,17 @@ impl NoteRepository for PgNoteRepository {
     ) -> Result<(), DomainError> {
         let row = NoteRow::from(note);
         same_company(company, row.company_id)?;
-        let events = events.to_vec();
-        self.db
-            .tenant_tx(company, |conn| {
-                async move {
-                    diesel::insert_into(notes::table)
-                        .values(&row)
-                        .execute(conn)
-                        .await?;
-                    activities::record(conn, &events).await
-                }
-                .scope_boxed()
-            })
-            .await
+        write_with_events(&self.db, company, events, move |conn| {
+            async move {
+                diesel::insert_into(notes::table)
+                    .values(&row)
+                    .execute(conn)
+                    .await
+            }
+            .scope_boxed()
+        })
+        .await
+        .map(|_| ())
     }
 
     async fn find(
@@ -88,30 +86,26 @@ impl NoteRepository for PgNoteRepository {
         let row = NoteRow::from(after);
         same_company(company, row.company_id)?;
         let only_to = after.is_private.then_some(row.created_by);
-        let events = events.to_vec();
-        self.db
-            .tenant_tx(company, |conn| {
-                async move {
-                    let changed = diesel::update(
-                        notes::table
-                            .filter(notes::company_id.eq(row.company_id))
-                            .filter(notes::customer_id.eq(row.customer_id))
-                            .filter(notes::id.eq(row.id))
-                            .filter(notes::updated_at.eq(unmodified_since)),
-                    )
-                    .set(&row)
-                    .execute(conn)
-                    .await?;
-                    if changed == 1 {
-                        activities::record(conn, &events).await?;
-                        activities::follow_note_privacy(conn, row.company_id, row.id, only_to)
-                            .await?;
-                    }
-                    Ok(changed == 1)
+        write_with_events(&self.db, company, events, move |conn| {
+            async move {
+                let changed = diesel::update(
+                    notes::table
+                        .filter(notes::company_id.eq(row.company_id))
+                        .filter(notes::customer_id.eq(row.customer_id))
+                        .filter(notes::id.eq(row.id))
+                        .filter(notes::updated_at.eq(unmodified_since)),
+                )
+                .set(&row)
+                .execute(conn)
+                .await?;
+                if changed == 1 {
+                    activities::follow_note_privacy(conn, row.company_id, row.id, only_to).await?;
                 }
-                .scope_boxed()
-            })
-            .await
+                Ok(changed)
+            }
+            .scope_boxed()
+        })
+        .await
     }
 
     async fn delete(
@@ -121,26 +115,20 @@ impl NoteRepository for PgNoteRepository {
         events: &[EventEnvelope],
     ) -> Result<bool, DomainError> {
         let (customer, id) = (note.customer_id.as_uuid(), note.id.as_uuid());
-        let events = events.to_vec();
-        self.db
-            .tenant_tx(company, |conn| {
-                async move {
-                    let deleted = diesel::delete(
-                        notes::table
-                            .filter(notes::company_id.eq(company.as_uuid()))
-                            .filter(notes::customer_id.eq(customer))
-                            .filter(notes::id.eq(id)),
-                    )
-                    .execute(conn)
-                    .await?;
-                    if deleted == 1 {
-                        activities::record(conn, &events).await?;
-                    }
-                    Ok(deleted == 1)
-                }
-                .scope_boxed()
-            })
-            .await
+        write_with_events(&self.db, company, events, move |conn| {
+            async move {
+                diesel::delete(
+                    notes::table
+                        .filter(notes::company_id.eq(company.as_uuid()))
+                        .filter(notes::customer_id.eq(customer))
+                        .filter(notes::id.eq(id)),
+                )
+                .execute(conn)
+                .await
+            }
+            .scope_boxed()
+        })
+        .await
     }
 
     async fn list(
