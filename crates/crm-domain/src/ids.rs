@@ -79,6 +79,10 @@ uuid_id!(
     /// An interaction (call, meeting, ...) with a customer.
     InteractionId
 );
+uuid_id!(
+    /// A saved customer segment.
+    SegmentId
+);
 
 #[cfg(test)]
 mod tests {

@@ -31,18 +31,19 @@ pub mod interaction;
 pub mod note;
 pub mod pagination;
 mod retry;
+pub mod segment;
 
 pub use actor::{Actor, Role};
 pub use customer::{
-    CreateCustomer, Customer, CustomerChanges, CustomerQuery, CustomerRepository, CustomerService,
-    CustomerSort, CustomerSortField, CustomerStatus, CustomerType, Email, NewCustomer, Tag,
-    UpdateCustomer,
+    CreateCustomer, Customer, CustomerChanges, CustomerFilter, CustomerQuery, CustomerRepository,
+    CustomerService, CustomerSort, CustomerSortField, CustomerStatus, CustomerType, Email,
+    NewCustomer, Ranked, SearchQuery, SearchText, Tag, TagCount, TagQuery, UpdateCustomer,
 };
 pub use error::{DomainError, FieldError};
 pub use events::{DomainEvent, EventEnvelope, EventPublisher};
 pub use health::HealthProbe;
 pub use history::{HistoryEntry, HistoryRepository, HistoryService};
-pub use ids::{CompanyId, CustomerId, InteractionId, NoteId, UserId};
+pub use ids::{CompanyId, CustomerId, InteractionId, NoteId, SegmentId, UserId};
 pub use interaction::{
     CompleteInteraction, CreateInteraction, Direction, Interaction, InteractionQuery,
     InteractionRepository, InteractionService, InteractionStatus, InteractionType,
@@ -50,6 +51,9 @@ pub use interaction::{
 };
 pub use note::{CreateNote, Note, NoteRepository, NoteService, NoteType, UpdateNote};
 pub use pagination::{Cursor, Page, PageLimit, Window};
+pub use segment::{
+    CountedSegment, CreateSegment, Segment, SegmentRepository, SegmentService, UpdateSegment,
+};
 
 #[cfg(any(test, feature = "mocks"))]
 pub use customer::MockCustomerRepository;
@@ -63,3 +67,5 @@ pub use history::MockHistoryRepository;
 pub use interaction::MockInteractionRepository;
 #[cfg(any(test, feature = "mocks"))]
 pub use note::MockNoteRepository;
+#[cfg(any(test, feature = "mocks"))]
+pub use segment::MockSegmentRepository;

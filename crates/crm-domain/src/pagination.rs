@@ -56,6 +56,12 @@ pub enum SortKey {
     /// A text key (`name`).
     #[serde(rename = "s")]
     Text(String),
+    /// A search rank.
+    #[serde(rename = "r")]
+    Rank(i64),
+    /// A count and a name (tags by use).
+    #[serde(rename = "c")]
+    Counted(u64, String),
 }
 
 /// A decoded cursor: the position after which the next page starts.
@@ -163,6 +169,15 @@ pub struct Page<T> {
 }
 
 impl<T> Page<T> {
+    /// The same page with each item mapped.
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            next_cursor: self.next_cursor,
+            total_count: self.total_count,
+        }
+    }
+
     /// Builds a page from `limit + 1` fetched rows: the extra row, if present, only proves that
     /// a next page exists.
     pub fn from_overfetch(

@@ -13,10 +13,11 @@ use actix_web::{web, App, HttpResponse, HttpServer};
 use anyhow::Context;
 use crm_domain::{
     CustomerService, EventPublisher, HealthProbe, HistoryService, InteractionService, NoteService,
+    SegmentService,
 };
 use crm_postgres::{
     Database, PgCustomerRepository, PgHistoryRepository, PgInteractionRepository, PgNoteRepository,
-    PoolSettings,
+    PgSegmentRepository, PoolSettings,
 };
 use crm_redis::{InProcessEventPublisher, RedisClient, RedisEventPublisher};
 use utoipa::OpenApi;
@@ -28,7 +29,7 @@ use crate::error::ApiError;
 use crate::extract::{path_config, query_config, BodyLimit};
 use crate::openapi::ApiDoc;
 use crate::request_id::{request_id_middleware, REQUEST_ID_HEADER};
-use crate::routes::{customers, health, history, interactions, notes};
+use crate::routes::{customers, health, history, interactions, notes, segments};
 
 /// How long a Redis call may take before it counts as down.
 const REDIS_TIMEOUT: Duration = Duration::from_millis(250);
@@ -40,6 +41,7 @@ pub struct AppState {
     notes: NoteService,
     interactions: InteractionService,
     history: HistoryService,
+    segments: SegmentService,
     verifier: JwtVerifier,
     health: health::HealthChecks,
     body_limit: usize,
@@ -86,14 +88,19 @@ impl AppState {
             events,
         );
         let history = HistoryService::new(
-            customer_repo,
+            customer_repo.clone(),
             Arc::new(PgHistoryRepository::new(database.clone())),
+        );
+        let segments = SegmentService::new(
+            Arc::new(PgSegmentRepository::new(database.clone())),
+            customer_repo,
         );
         Ok(Self {
             customers,
             notes,
             interactions,
             history,
+            segments,
             verifier: JwtVerifier::new(&config.jwt),
             health: health::HealthChecks {
                 database: Arc::new(database),
@@ -112,6 +119,7 @@ impl AppState {
             .app_data(web::Data::new(self.notes.clone()))
             .app_data(web::Data::new(self.interactions.clone()))
             .app_data(web::Data::new(self.history.clone()))
+            .app_data(web::Data::new(self.segments.clone()))
             .app_data(web::Data::new(self.verifier.clone()))
             .app_data(web::Data::new(self.health.clone()))
             .app_data(web::PayloadConfig::new(self.body_limit))
@@ -123,6 +131,7 @@ impl AppState {
             .configure(notes::configure)
             .configure(interactions::configure)
             .configure(history::configure)
+            .configure(segments::configure)
             .service(web::redirect("/api/docs", "/api/docs/"))
             .service(
                 SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", ApiDoc::openapi()),

@@ -3,14 +3,10 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::dto::{
-    CompleteInteractionRequest, CreateCustomerRequest, CreateInteractionRequest, CreateNoteRequest,
-    CustomerPage, CustomerResponse, HistoryEntryResponse, HistoryPage, InteractionPage,
-    InteractionResponse, NotePage, NoteResponse, PageInfo, UpdateCustomerRequest,
-    UpdateInteractionRequest, UpdateNoteRequest,
-};
+#[allow(clippy::wildcard_imports)] // This file registers every DTO.
+use crate::dto::*;
 use crate::error::{responses, Problem, ProblemField};
-use crate::routes::{customers, health, history, interactions, notes};
+use crate::routes::{customers, health, history, interactions, notes, segments};
 
 /// The whole API.
 #[derive(OpenApi)]
@@ -28,6 +24,16 @@ use crate::routes::{customers, health, history, interactions, notes};
         customers::get_customer,
         customers::update_customer,
         customers::delete_customer,
+        customers::search_customers,
+        customers::list_tags,
+        customers::add_tags,
+        customers::remove_tags,
+        segments::list_segments,
+        segments::create_segment,
+        segments::get_segment,
+        segments::update_segment,
+        segments::delete_segment,
+        segments::segment_customers,
         notes::list_notes,
         notes::create_note,
         notes::get_note,
@@ -64,6 +70,14 @@ use crate::routes::{customers, health, history, interactions, notes};
         NotePage,
         InteractionPage,
         HistoryPage,
+        TagPage,
+        SegmentPage,
+        TagCountResponse,
+        TagsRequest,
+        SegmentResponse,
+        CreateSegmentRequest,
+        UpdateSegmentRequest,
+        crm_domain::CustomerFilter,
         CreateCustomerRequest,
         UpdateCustomerRequest,
         Problem,
@@ -90,6 +104,8 @@ use crate::routes::{customers, health, history, interactions, notes};
         (name = "notes", description = "Notes on a customer; private ones exist for their author only"),
         (name = "interactions", description = "Calls, emails, meetings, tasks with a customer"),
         (name = "history", description = "A customer's timeline"),
+        (name = "tags", description = "Tags and their counts"),
+        (name = "segments", description = "Saved customer filters with live members"),
         (name = "health", description = "Probes; no authentication"),
     )
 )]

@@ -4,20 +4,23 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use crm_domain::pagination::SortKey;
 use crm_domain::{
-    CompanyId, Customer, CustomerId, CustomerQuery, CustomerRepository, CustomerSortField,
-    DomainError, EventEnvelope,
+    CompanyId, Customer, CustomerFilter, CustomerId, CustomerQuery, CustomerRepository,
+    CustomerSortField, DomainError, EventEnvelope, Ranked, SearchQuery, Tag, TagCount, TagQuery,
 };
 use diesel::dsl::sql;
+use diesel::expression::SqlLiteral;
 use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::sql_types::{Bool, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::query_builder::QueryFragment;
+use diesel::sql_types::{BigInt, Bool, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::RunQueryDsl;
+use serde_json::Value;
 
 use crate::activities::write_with_events;
 use crate::database::{same_company, Database};
 use crate::models::CustomerRow;
-use crate::schema::customers;
+use crate::schema::{customers, tag_counts};
 
 /// [`CustomerRepository`] over the `crm.customers` table.
 #[derive(Clone)]
@@ -34,35 +37,86 @@ impl PgCustomerRepository {
 
 type BoxedCustomers = customers::BoxedQuery<'static, Pg>;
 
-/// The company's customers narrowed by the query's filters (no order, cursor or limit).
-fn filtered(company: CompanyId, query: &CustomerQuery) -> BoxedCustomers {
+/// The company's customers narrowed by a filter (no order, cursor or limit).
+fn filtered(company: CompanyId, filter: &CustomerFilter) -> BoxedCustomers {
+    let tag_strings = |tags: &[Tag]| {
+        tags.iter()
+            .map(|t| t.as_str().to_owned())
+            .collect::<Vec<_>>()
+    };
     let mut q = customers::table
         .filter(customers::company_id.eq(company.as_uuid()))
         .into_boxed();
-    if let Some(status) = query.status {
+    if let Some(status) = filter.status {
         q = q.filter(customers::status.eq(status.as_str()));
     }
-    if let Some(kind) = query.customer_type {
+    if let Some(kind) = filter.customer_type {
         q = q.filter(customers::customer_type.eq(kind.as_str()));
     }
-    if !query.tags_any.is_empty() {
-        let tags: Vec<String> = query
-            .tags_any
-            .iter()
-            .map(|t| t.as_str().to_owned())
-            .collect();
-        q = q.filter(customers::tags.overlaps_with(tags));
+    if !filter.tags_any.is_empty() {
+        q = q.filter(customers::tags.overlaps_with(tag_strings(&filter.tags_any)));
     }
-    if let Some(user) = query.assigned_to {
+    if !filter.tags_all.is_empty() {
+        q = q.filter(customers::tags.contains(tag_strings(&filter.tags_all)));
+    }
+    if let Some(user) = filter.assigned_to {
         q = q.filter(customers::assigned_to.eq(user.as_uuid()));
     }
-    if let Some(from) = query.created_from {
+    if let Some(from) = filter.created_from {
         q = q.filter(customers::created_at.ge(from));
     }
-    if let Some(to) = query.created_to {
+    if let Some(to) = filter.created_to {
         q = q.filter(customers::created_at.le(to));
     }
+    if let Some(from) = filter.updated_from {
+        q = q.filter(customers::updated_at.ge(from));
+    }
+    if let Some(to) = filter.updated_to {
+        q = q.filter(customers::updated_at.le(to));
+    }
+    if let Some(metadata) = &filter.metadata {
+        q = q.filter(customers::metadata.contains(Value::Object(metadata.clone())));
+    }
     q
+}
+
+/// Escapes `%`, `_` and `\` so the text matches literally inside a LIKE pattern.
+fn like_literal(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The search rank: an exact name beats a name prefix, which beats a fragment anywhere, and
+/// within each, closer names (trigram word similarity) come first.
+fn rank(text: &str) -> SqlLiteral<BigInt, impl QueryFragment<Pg> + Send + 'static> {
+    let literal = like_literal(text);
+    sql::<BigInt>("((CASE WHEN lower(name) = ")
+        .bind::<Text, _>(text.to_owned())
+        .sql(" THEN 3 WHEN lower(name) LIKE ")
+        .bind::<Text, _>(format!("{literal}%"))
+        .sql(" THEN 2 WHEN search_text LIKE ")
+        .bind::<Text, _>(format!("%{literal}%"))
+        .sql(" THEN 1 ELSE 0 END) * 1000000 + round(word_similarity(")
+        .bind::<Text, _>(text.to_owned())
+        .sql(", lower(name)) * 1000000))::bigint")
+}
+
+/// The search condition, each branch answered by a trigram index: the fragment anywhere in
+/// the searchable text, or a name within a typo of the text.
+fn matches(text: &str) -> SqlLiteral<Bool, impl QueryFragment<Pg> + Send + 'static> {
+    sql::<Bool>("(search_text LIKE ")
+        .bind::<Text, _>(format!("%{}%", like_literal(text)))
+        .sql(" OR lower(name) % ")
+        .bind::<Text, _>(text.to_owned())
+        .sql(" OR ")
+        .bind::<Text, _>(text.to_owned())
+        .sql(" <% lower(name))")
 }
 
 /// Adds the keyset condition `(key, id) > / < (cursor key, cursor id)` as a row comparison,
@@ -222,7 +276,7 @@ impl CustomerRepository for PgCustomerRepository {
         company: CompanyId,
         query: CustomerQuery,
     ) -> Result<Vec<Customer>, DomainError> {
-        let q = after_cursor(filtered(company, &query), &query)?;
+        let q = after_cursor(filtered(company, &query.filter), &query)?;
         let q = ordered(q, &query)
             .limit(i64::from(query.limit.get()) + 1)
             .select(CustomerRow::as_select());
@@ -235,8 +289,8 @@ impl CustomerRepository for PgCustomerRepository {
         to_domain(rows)
     }
 
-    async fn count(&self, company: CompanyId, query: CustomerQuery) -> Result<u64, DomainError> {
-        let q = filtered(company, &query).count();
+    async fn count(&self, company: CompanyId, filter: CustomerFilter) -> Result<u64, DomainError> {
+        let q = filtered(company, &filter).count();
         let n: i64 = self
             .db
             .tenant_tx(company, |conn| {
@@ -244,5 +298,80 @@ impl CustomerRepository for PgCustomerRepository {
             })
             .await?;
         Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    async fn search(
+        &self,
+        company: CompanyId,
+        query: SearchQuery,
+    ) -> Result<Vec<Ranked>, DomainError> {
+        let text = query.text.as_str();
+        let mut q = filtered(company, &query.filter).filter(matches(text));
+        if let Some((last_rank, last_id)) = query.after {
+            // Best first: after (rank, id) means a lower rank, or the same rank and a lower id.
+            q = q.filter(
+                rank(text)
+                    .lt(last_rank)
+                    .or(rank(text).eq(last_rank).and(customers::id.lt(last_id))),
+            );
+        }
+        let q = q
+            .order((rank(text).desc(), customers::id.desc()))
+            .limit(i64::from(query.limit.get()) + 1)
+            .select((CustomerRow::as_select(), rank(text)));
+        let rows: Vec<(CustomerRow, i64)> = self
+            .db
+            .tenant_tx(company, |conn| {
+                async move { q.load(conn).await }.scope_boxed()
+            })
+            .await?;
+        rows.into_iter()
+            .map(|(row, rank)| {
+                Ok(Ranked {
+                    customer: Customer::try_from(row)?,
+                    rank,
+                })
+            })
+            .collect()
+    }
+
+    async fn tag_counts(
+        &self,
+        company: CompanyId,
+        query: TagQuery,
+    ) -> Result<Vec<TagCount>, DomainError> {
+        let mut q = tag_counts::table
+            .filter(tag_counts::company_id.eq(company.as_uuid()))
+            .into_boxed();
+        if let Some((count, tag)) = query.after {
+            // Most used first, then by tag: after (count, tag) means fewer uses, or as many
+            // and a later tag.
+            let count = i64::try_from(count).unwrap_or(i64::MAX);
+            q = q.filter(
+                tag_counts::count
+                    .lt(count)
+                    .or(tag_counts::count.eq(count).and(tag_counts::tag.gt(tag))),
+            );
+        }
+        let q = q
+            .order((tag_counts::count.desc(), tag_counts::tag.asc()))
+            .limit(i64::from(query.limit.get()) + 1)
+            .select((tag_counts::tag, tag_counts::count));
+        let rows: Vec<(String, i64)> = self
+            .db
+            .tenant_tx(company, |conn| {
+                async move { q.load(conn).await }.scope_boxed()
+            })
+            .await?;
+        rows.into_iter()
+            .map(|(tag, count)| {
+                Ok(TagCount {
+                    tag: Tag::parse(&tag).map_err(|e| {
+                        DomainError::Internal(format!("unexpected tag in database: {e}"))
+                    })?,
+                    count: u64::try_from(count).unwrap_or(0),
+                })
+            })
+            .collect()
     }
 }

@@ -6,6 +6,8 @@ use diesel_async::pooled_connection::deadpool::PoolError;
 
 /// Name of the unique index that keeps emails unique per company.
 pub(crate) const EMAIL_UNIQUE_INDEX: &str = "customers_company_email_key";
+/// Name of the unique index that keeps segment names unique per company.
+pub(crate) const SEGMENT_NAME_UNIQUE_INDEX: &str = "segments_company_name_key";
 
 /// Maps a diesel error to the domain's vocabulary: known constraint violations become
 /// `Conflict`/`Validation`, lost connections `Unavailable`, anything else `Internal`.
@@ -19,6 +21,11 @@ pub fn map_diesel_error(err: DieselError) -> DomainError {
         // Child rows reference their customer: a violation means it was deleted meanwhile.
         DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => {
             DomainError::NotFound { entity: "customer" }
+        }
+        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info)
+            if info.constraint_name() == Some(SEGMENT_NAME_UNIQUE_INDEX) =>
+        {
+            DomainError::Conflict("a segment with this name already exists".into())
         }
         DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
             DomainError::Conflict("the change conflicts with existing data".into())

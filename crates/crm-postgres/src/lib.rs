@@ -19,6 +19,7 @@ pub mod migrate;
 mod models;
 mod notes;
 pub mod schema;
+mod segments;
 
 pub use activities::PgHistoryRepository;
 pub use customers::PgCustomerRepository;
@@ -26,3 +27,4 @@ pub use database::{Database, PoolSettings};
 pub use errors::map_diesel_error;
 pub use interactions::PgInteractionRepository;
 pub use notes::PgNoteRepository;
+pub use segments::PgSegmentRepository;

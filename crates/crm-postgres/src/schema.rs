@@ -20,6 +20,7 @@ diesel::table! {
         created_by -> Uuid,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        search_text -> Text,
     }
 }
 
@@ -75,9 +76,32 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    crm.tag_counts (company_id, tag) {
+        company_id -> Uuid,
+        tag -> Text,
+        count -> Int8,
+    }
+}
+
+diesel::table! {
+    crm.segments (id) {
+        id -> Uuid,
+        company_id -> Uuid,
+        name -> Text,
+        description -> Nullable<Text>,
+        filter -> Jsonb,
+        created_by -> Uuid,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     customers,
     customer_notes,
     customer_interactions,
-    activities
+    activities,
+    tag_counts,
+    segments
 );

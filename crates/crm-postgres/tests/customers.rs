@@ -5,9 +5,9 @@ use std::collections::HashSet;
 
 use chrono::{Duration, Utc};
 use crm_domain::{
-    clock, CompanyId, CreateCustomer, Customer, CustomerChanges, CustomerQuery, CustomerRepository,
-    CustomerSort, CustomerStatus, CustomerType, DomainError, Email, NewCustomer, PageLimit, Tag,
-    UserId,
+    clock, CompanyId, CreateCustomer, Customer, CustomerChanges, CustomerFilter, CustomerQuery,
+    CustomerRepository, CustomerSort, CustomerStatus, CustomerType, DomainError, Email,
+    NewCustomer, PageLimit, SearchQuery, SearchText, Tag, TagQuery, UserId,
 };
 use crm_postgres::{Database, PgCustomerRepository, PoolSettings};
 use crm_testkit::TestDatabase;
@@ -131,7 +131,7 @@ async fn another_companys_customer_does_not_exist() {
     assert!(!repo.delete(theirs, &c, &[]).await.unwrap());
     let q = CustomerQuery::default();
     assert!(repo.list(theirs, q.clone()).await.unwrap().is_empty());
-    assert_eq!(repo.count(theirs, q).await.unwrap(), 0);
+    assert_eq!(repo.count(theirs, q.filter).await.unwrap(), 0);
 
     assert_eq!(repo.find(mine, c.id).await.unwrap().unwrap().name, "Mine");
 }
@@ -328,98 +328,385 @@ async fn filters_select_exactly_the_matching_customers() {
     let (_tdb, _db, repo) = setup().await;
     let company = CompanyId::new_random();
     let sales = UserId::new_random();
-    let make = |name: &str, status, kind, tags: &[&str], assigned: Option<UserId>| {
+    let make = |name: &str,
+                status,
+                kind,
+                tags: &[&str],
+                assigned: Option<UserId>,
+                meta: serde_json::Value| {
         let mut n = new_customer(name);
         n.status = status;
         n.customer_type = kind;
         n.tags = tags.iter().map(|t| Tag::parse(t).unwrap()).collect();
         n.assigned_to = assigned;
+        n.metadata = meta.as_object().cloned().unwrap();
         n
     };
     use CustomerStatus::*;
     use CustomerType::*;
     for n in [
-        make("a", Lead, Individual, &["vip"], Some(sales)),
-        make("b", Active, Business, &["vip", "eu"], None),
-        make("c", Active, Individual, &["us"], Some(sales)),
-        make("d", Churned, Business, &[], None),
+        make(
+            "a",
+            Lead,
+            Individual,
+            &["vip"],
+            Some(sales),
+            json!({"tier": "gold", "n": 1}),
+        ),
+        make(
+            "b",
+            Active,
+            Business,
+            &["vip", "eu"],
+            None,
+            json!({"tier": "silver"}),
+        ),
+        make(
+            "c",
+            Active,
+            Individual,
+            &["us"],
+            Some(sales),
+            json!({"tier": "gold", "region": {"x": 1}}),
+        ),
+        make("d", Churned, Business, &[], None, json!({})),
     ] {
         store(&repo, company, n).await;
     }
-    let names = |q: CustomerQuery| {
+    // Noise in another company that matches every filter.
+    store(
+        &repo,
+        CompanyId::new_random(),
+        make(
+            "z",
+            Active,
+            Business,
+            &["vip", "eu", "us"],
+            Some(sales),
+            json!({"tier": "gold"}),
+        ),
+    )
+    .await;
+    let names = |filter: CustomerFilter| {
         let repo = repo.clone();
         async move {
+            let query = CustomerQuery {
+                filter: filter.clone(),
+                ..Default::default()
+            };
             let mut v: Vec<String> = repo
-                .list(company, q.clone())
+                .list(company, query)
                 .await
                 .unwrap()
                 .into_iter()
                 .map(|c| c.name)
                 .collect();
             v.sort();
-            let count = repo.count(company, q).await.unwrap();
+            let count = repo.count(company, filter).await.unwrap();
             assert_eq!(count as usize, v.len(), "count agrees with list");
             v
         }
     };
-    let q = CustomerQuery::default;
+    let f = CustomerFilter::default;
+    let tags = |t: &[&str]| t.iter().map(|t| Tag::parse(t).unwrap()).collect::<Vec<_>>();
     assert_eq!(
-        names(CustomerQuery {
+        names(CustomerFilter {
             status: Some(Active),
-            ..q()
+            ..f()
         })
         .await,
         ["b", "c"]
     );
     assert_eq!(
-        names(CustomerQuery {
+        names(CustomerFilter {
             customer_type: Some(Business),
-            ..q()
+            ..f()
         })
         .await,
         ["b", "d"]
     );
     assert_eq!(
-        names(CustomerQuery {
-            tags_any: vec![Tag::parse("eu").unwrap(), Tag::parse("us").unwrap()],
-            ..q()
+        names(CustomerFilter {
+            tags_any: tags(&["eu", "us"]),
+            ..f()
         })
         .await,
         ["b", "c"]
     );
     assert_eq!(
-        names(CustomerQuery {
+        names(CustomerFilter {
+            tags_all: tags(&["vip", "eu"]),
+            ..f()
+        })
+        .await,
+        ["b"]
+    );
+    assert_eq!(
+        names(CustomerFilter {
+            tags_all: tags(&["vip"]),
+            ..f()
+        })
+        .await,
+        ["a", "b"]
+    );
+    assert_eq!(
+        names(CustomerFilter {
             assigned_to: Some(sales),
-            ..q()
+            ..f()
         })
         .await,
         ["a", "c"]
     );
+    let gold = json!({"tier": "gold"}).as_object().cloned();
     assert_eq!(
-        names(CustomerQuery {
+        names(CustomerFilter {
+            metadata: gold.clone(),
+            ..f()
+        })
+        .await,
+        ["a", "c"]
+    );
+    let nested = json!({"region": {"x": 1}}).as_object().cloned();
+    assert_eq!(
+        names(CustomerFilter {
+            metadata: nested,
+            ..f()
+        })
+        .await,
+        ["c"]
+    );
+    assert_eq!(
+        names(CustomerFilter {
             status: Some(Active),
             assigned_to: Some(sales),
-            ..q()
+            metadata: gold,
+            ..f()
         })
         .await,
         ["c"]
     );
     let future = Utc::now() + Duration::hours(1);
-    assert!(names(CustomerQuery {
+    let past = Utc::now() - Duration::hours(1);
+    assert!(names(CustomerFilter {
         created_from: Some(future),
-        ..q()
+        ..f()
     })
     .await
     .is_empty());
     assert_eq!(
-        names(CustomerQuery {
+        names(CustomerFilter {
             created_to: Some(future),
-            ..q()
+            ..f()
         })
         .await
         .len(),
         4
     );
+    assert_eq!(
+        names(CustomerFilter {
+            updated_from: Some(past),
+            updated_to: Some(future),
+            ..f()
+        })
+        .await
+        .len(),
+        4
+    );
+    assert!(names(CustomerFilter {
+        updated_to: Some(past),
+        ..f()
+    })
+    .await
+    .is_empty());
+}
+
+async fn search(
+    repo: &PgCustomerRepository,
+    company: CompanyId,
+    text: &str,
+    filter: CustomerFilter,
+) -> Vec<String> {
+    let query = SearchQuery {
+        text: SearchText::parse(text).unwrap(),
+        filter,
+        limit: PageLimit::new(Some(100)).unwrap(),
+        after: None,
+    };
+    repo.search(company, query)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.customer.name)
+        .collect()
+}
+
+#[tokio::test]
+async fn search_finds_fragments_and_typos_best_first() {
+    let (_tdb, _db, repo) = setup().await;
+    let company = CompanyId::new_random();
+    let with = |name: &str, email: Option<&str>, phone: Option<&str>, org: Option<&str>| {
+        let mut n = new_customer(name);
+        n.email = email.map(|e| Email::parse(e).unwrap());
+        n.phone = phone.map(str::to_owned);
+        n.company_name = org.map(str::to_owned);
+        n
+    };
+    for n in [
+        with(
+            "Ada Lovelace",
+            Some("ada@engines.co.uk"),
+            Some("+44 20 7946 0011"),
+            Some("Analytical Engines"),
+        ),
+        with("Lovelace Studio", None, None, None),
+        with(
+            "Grace Hopper",
+            Some("grace@navy.mil"),
+            None,
+            Some("US Navy"),
+        ),
+        with(
+            "Alan Turing",
+            Some("alan@bletchley.uk"),
+            Some("+44 1908 640404"),
+            None,
+        ),
+        with("100% Organic_Farms", None, None, None),
+    ] {
+        store(&repo, company, n).await;
+    }
+    store(
+        &repo,
+        CompanyId::new_random(),
+        with("Ada Lovelace", None, None, None),
+    )
+    .await;
+
+    // A fragment anywhere in name, email, phone or organisation.
+    assert_eq!(
+        search(&repo, company, "lovelace", CustomerFilter::default()).await,
+        ["Lovelace Studio", "Ada Lovelace"]
+    );
+    assert_eq!(
+        search(&repo, company, "NAVY", CustomerFilter::default()).await,
+        ["Grace Hopper"]
+    );
+    assert_eq!(
+        search(&repo, company, "bletchley", CustomerFilter::default()).await,
+        ["Alan Turing"]
+    );
+    assert_eq!(
+        search(&repo, company, "7946", CustomerFilter::default()).await,
+        ["Ada Lovelace"]
+    );
+    assert_eq!(
+        search(&repo, company, "analytical eng", CustomerFilter::default()).await,
+        ["Ada Lovelace"]
+    );
+    // A typo in a name.
+    assert_eq!(
+        search(&repo, company, "Lovelase", CustomerFilter::default())
+            .await
+            .len(),
+        2
+    );
+    assert_eq!(
+        search(&repo, company, "grace hoper", CustomerFilter::default()).await,
+        ["Grace Hopper"]
+    );
+    // LIKE wildcards in the text match literally.
+    assert_eq!(
+        search(&repo, company, "100%", CustomerFilter::default()).await,
+        ["100% Organic_Farms"]
+    );
+    assert!(search(&repo, company, "a_a", CustomerFilter::default())
+        .await
+        .is_empty());
+    // Nothing like it.
+    assert!(search(&repo, company, "zzzqqq", CustomerFilter::default())
+        .await
+        .is_empty());
+    // Combined with a filter.
+    let churned = CustomerFilter {
+        status: Some(CustomerStatus::Churned),
+        ..Default::default()
+    };
+    assert!(search(&repo, company, "lovelace", churned).await.is_empty());
+}
+
+#[tokio::test]
+async fn search_pages_walk_every_match_once() {
+    let (_tdb, _db, repo) = setup().await;
+    let company = CompanyId::new_random();
+    for i in 0..17 {
+        store(&repo, company, new_customer(&format!("Widget Co {i:02}"))).await;
+    }
+    let mut seen = HashSet::new();
+    let mut after = None;
+    let mut last_rank = i64::MAX;
+    loop {
+        let query = SearchQuery {
+            text: SearchText::parse("widget").unwrap(),
+            filter: CustomerFilter::default(),
+            limit: PageLimit::new(Some(5)).unwrap(),
+            after,
+        };
+        let mut rows = repo.search(company, query).await.unwrap();
+        let more = rows.len() > 5;
+        rows.truncate(5);
+        for r in &rows {
+            assert!(r.rank <= last_rank, "best first");
+            last_rank = r.rank;
+            assert!(seen.insert(r.customer.id), "no repeats");
+        }
+        after = rows.last().map(|r| (r.rank, r.customer.id.as_uuid()));
+        if !more {
+            break;
+        }
+    }
+    assert_eq!(seen.len(), 17);
+}
+
+#[tokio::test]
+async fn tag_counts_follow_every_change() {
+    let (_tdb, _db, repo) = setup().await;
+    let company = CompanyId::new_random();
+    let tagged = |name: &str, tags: &[&str]| {
+        let mut n = new_customer(name);
+        n.tags = tags.iter().map(|t| Tag::parse(t).unwrap()).collect();
+        n
+    };
+    let a = store(&repo, company, tagged("a", &["vip", "eu"])).await;
+    store(&repo, company, tagged("b", &["vip"])).await;
+    store(
+        &repo,
+        CompanyId::new_random(),
+        tagged("x", &["vip", "other"]),
+    )
+    .await;
+    let counts = |repo: PgCustomerRepository| async move {
+        repo.tag_counts(company, TagQuery::default())
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|t| (t.tag.as_str().to_owned(), t.count))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        counts(repo.clone()).await,
+        [("vip".into(), 2), ("eu".into(), 1)]
+    );
+    let changes = CustomerChanges {
+        tags: Some(vec![Tag::parse("us").unwrap(), Tag::parse("vip").unwrap()]),
+        ..Default::default()
+    };
+    let a = change(&repo, company, &a, changes).await.unwrap().unwrap();
+    assert_eq!(
+        counts(repo.clone()).await,
+        [("vip".into(), 2), ("us".into(), 1)]
+    );
+    repo.delete(company, &a, &[]).await.unwrap();
+    assert_eq!(counts(repo.clone()).await, [("vip".into(), 1)]);
 }
 
 #[tokio::test]

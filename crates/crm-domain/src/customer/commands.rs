@@ -1,21 +1,15 @@
-//! Commands (create, update) and the list query of the customer aggregate.
+//! Commands (create, update) of the customer aggregate.
 //!
 //! Commands carry raw client input; `validate` turns them into typed, checked values or a
 //! [`DomainError::Validation`] listing every failing field at once.
 
-use std::fmt;
-use std::str::FromStr;
-
-use chrono::{DateTime, Utc};
 use garde::Validate;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::values::{CustomerStatus, CustomerType, Email, Tag};
-use super::Customer;
 use crate::error::{DomainError, FieldError};
 use crate::ids::UserId;
-use crate::pagination::{Cursor, PageLimit, SortKey};
 
 /// Largest serialised size of `metadata`, in bytes.
 pub const MAX_METADATA_BYTES: usize = 16 * 1024;
@@ -296,139 +290,6 @@ impl UpdateCustomer {
     }
 }
 
-/// What a customer list can be sorted by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum CustomerSortField {
-    /// Creation time (the default).
-    #[default]
-    CreatedAt,
-    /// Last change.
-    UpdatedAt,
-    /// Name.
-    Name,
-}
-
-/// A sort order: field and direction; ties are always broken by id in the same direction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CustomerSort {
-    /// The sort key.
-    pub field: CustomerSortField,
-    /// Descending when true.
-    pub descending: bool,
-}
-
-impl Default for CustomerSort {
-    /// Newest first.
-    fn default() -> Self {
-        Self {
-            field: CustomerSortField::CreatedAt,
-            descending: true,
-        }
-    }
-}
-
-impl CustomerSort {
-    /// The wire form, e.g. `-createdAt`.
-    pub fn as_str(&self) -> &'static str {
-        match (self.field, self.descending) {
-            (CustomerSortField::CreatedAt, false) => "createdAt",
-            (CustomerSortField::CreatedAt, true) => "-createdAt",
-            (CustomerSortField::UpdatedAt, false) => "updatedAt",
-            (CustomerSortField::UpdatedAt, true) => "-updatedAt",
-            (CustomerSortField::Name, false) => "name",
-            (CustomerSortField::Name, true) => "-name",
-        }
-    }
-
-    /// The sort key of `customer` under this order.
-    pub fn key_of(&self, customer: &Customer) -> SortKey {
-        match self.field {
-            CustomerSortField::CreatedAt => SortKey::Time(customer.created_at),
-            CustomerSortField::UpdatedAt => SortKey::Time(customer.updated_at),
-            CustomerSortField::Name => SortKey::Text(customer.name.clone()),
-        }
-    }
-
-    /// The cursor pointing just after `customer`.
-    pub fn cursor_after(&self, customer: &Customer) -> Cursor {
-        Cursor {
-            sort: self.as_str().to_owned(),
-            key: self.key_of(customer),
-            id: customer.id.as_uuid(),
-        }
-    }
-}
-
-impl fmt::Display for CustomerSort {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for CustomerSort {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (descending, name) = match s.strip_prefix('-') {
-            Some(rest) => (true, rest),
-            None => (false, s),
-        };
-        let field = match name {
-            "createdAt" => CustomerSortField::CreatedAt,
-            "updatedAt" => CustomerSortField::UpdatedAt,
-            "name" => CustomerSortField::Name,
-            _ => {
-                return Err(format!(
-                    "unknown sort `{s}`, expected one of: createdAt, -createdAt, updatedAt, \
-                     -updatedAt, name, -name"
-                ))
-            }
-        };
-        Ok(Self { field, descending })
-    }
-}
-
-/// A filtered, sorted page request over a company's customers.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct CustomerQuery {
-    /// Only this status.
-    pub status: Option<CustomerStatus>,
-    /// Only this type.
-    pub customer_type: Option<CustomerType>,
-    /// Customers carrying any of these tags.
-    pub tags_any: Vec<Tag>,
-    /// Only customers assigned to this user.
-    pub assigned_to: Option<UserId>,
-    /// Created at or after.
-    pub created_from: Option<DateTime<Utc>>,
-    /// Created at or before.
-    pub created_to: Option<DateTime<Utc>>,
-    /// Order of the list.
-    pub sort: CustomerSort,
-    /// Page size.
-    pub limit: PageLimit,
-    /// Position after which the page starts (decoded cursor).
-    pub after: Option<Cursor>,
-}
-
-impl CustomerQuery {
-    /// Checks that the filters make sense together.
-    ///
-    /// # Errors
-    /// [`DomainError::Validation`] when `createdFrom` is after `createdTo`.
-    pub fn check(&self) -> Result<(), DomainError> {
-        if let (Some(from), Some(to)) = (self.created_from, self.created_to) {
-            if from > to {
-                return Err(DomainError::invalid(
-                    "createdFrom",
-                    "must not be after createdTo",
-                ));
-            }
-        }
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -538,31 +399,5 @@ mod tests {
         let mut got = fields(bad.validate_changes().unwrap_err());
         got.sort();
         assert_eq!(got, vec!["email", "name"]);
-    }
-
-    #[test]
-    fn sort_parses_and_round_trips() {
-        for s in [
-            "createdAt",
-            "-createdAt",
-            "updatedAt",
-            "-updatedAt",
-            "name",
-            "-name",
-        ] {
-            assert_eq!(s.parse::<CustomerSort>().unwrap().as_str(), s);
-        }
-        assert!("email".parse::<CustomerSort>().is_err());
-        assert_eq!(CustomerSort::default().as_str(), "-createdAt");
-    }
-
-    #[test]
-    fn inverted_date_range_fails() {
-        let q = CustomerQuery {
-            created_from: Some(Utc::now()),
-            created_to: Some(Utc::now() - chrono::Duration::days(1)),
-            ..Default::default()
-        };
-        assert!(q.check().is_err());
     }
 }

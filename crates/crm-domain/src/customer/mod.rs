@@ -3,6 +3,7 @@
 
 mod commands;
 mod port;
+mod query;
 mod service;
 mod values;
 
@@ -14,13 +15,14 @@ use crate::actor::Actor;
 use crate::error::DomainError;
 use crate::ids::{CompanyId, CustomerId, UserId};
 
-pub use commands::{
-    CreateCustomer, CustomerChanges, CustomerQuery, CustomerSort, CustomerSortField, NewCustomer,
-    UpdateCustomer,
-};
+pub use commands::{CreateCustomer, CustomerChanges, NewCustomer, UpdateCustomer};
 pub use port::CustomerRepository;
 #[cfg(any(test, feature = "mocks"))]
 pub use port::MockCustomerRepository;
+pub use query::{
+    CustomerFilter, CustomerQuery, CustomerSort, CustomerSortField, Ranked, SearchQuery,
+    SearchText, TagCount, TagQuery,
+};
 pub use service::CustomerService;
 pub use values::{CustomerStatus, CustomerType, Email, Tag};
 

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::commands::CustomerQuery;
+use super::query::{CustomerFilter, CustomerQuery, Ranked, SearchQuery, TagCount, TagQuery};
 use super::Customer;
 use crate::error::DomainError;
 use crate::events::EventEnvelope;
@@ -72,6 +72,23 @@ pub trait CustomerRepository: Send + Sync + 'static {
         query: CustomerQuery,
     ) -> Result<Vec<Customer>, DomainError>;
 
-    /// How many customers match `query`'s filters (cursor and limit ignored).
-    async fn count(&self, company: CompanyId, query: CustomerQuery) -> Result<u64, DomainError>;
+    /// How many customers match `filter`.
+    async fn count(&self, company: CompanyId, filter: CustomerFilter) -> Result<u64, DomainError>;
+
+    /// Up to `query.limit + 1` customers matching the search text and filter, best first
+    /// (rank descending, then id), after the query's position. Must use an index for a
+    /// selective text, not scan the company's customers.
+    async fn search(
+        &self,
+        company: CompanyId,
+        query: SearchQuery,
+    ) -> Result<Vec<Ranked>, DomainError>;
+
+    /// Up to `query.limit + 1` of the company's tags with their customer counts, most used
+    /// first (then by tag), after the query's position.
+    async fn tag_counts(
+        &self,
+        company: CompanyId,
+        query: TagQuery,
+    ) -> Result<Vec<TagCount>, DomainError>;
 }

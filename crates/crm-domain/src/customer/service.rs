@@ -4,15 +4,16 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use super::commands::{CreateCustomer, CustomerQuery, UpdateCustomer};
+use super::commands::{CreateCustomer, UpdateCustomer};
 use super::port::CustomerRepository;
-use super::{require_customer, Customer};
+use super::query::{CustomerQuery, Ranked, SearchQuery, TagCount, TagQuery};
+use super::{require_customer, Customer, Tag};
 use crate::actor::{Actor, Role};
 use crate::clock;
 use crate::error::DomainError;
 use crate::events::{DomainEvent, EventEnvelope, EventPublisher};
 use crate::ids::CustomerId;
-use crate::pagination::Page;
+use crate::pagination::{Cursor, Page, SortKey};
 use crate::retry::{optimistic, Attempt};
 
 const CUSTOMER: &str = "customer";
@@ -103,9 +104,95 @@ impl CustomerService {
         .await
     }
 
-    /// Read, check the role rule, compute the new state and any extra events, and store it if
-    /// the row is unchanged since the read. Every change records `customer.updated` with the
-    /// changed fields, plus whatever `apply` adds.
+    /// Adds tags the customer does not have yet (idempotent), recording `tags.added`.
+    ///
+    /// # Errors
+    /// [`DomainError::Validation`] for a bad tag or more than [`Tag::MAX_PER_CUSTOMER`] in all;
+    /// otherwise as [`CustomerService::update`].
+    pub async fn add_tags(
+        &self,
+        actor: &Actor,
+        id: CustomerId,
+        tags: &[String],
+    ) -> Result<Customer, DomainError> {
+        let tags = Tag::parse_list("tags", tags)?;
+        self.change(actor, id, |before, now| {
+            let added: Vec<Tag> = tags
+                .iter()
+                .filter(|t| !before.tags.contains(t))
+                .cloned()
+                .collect();
+            if before.tags.len() + added.len() > Tag::MAX_PER_CUSTOMER {
+                return Err(DomainError::invalid(
+                    "tags",
+                    format!("a customer carries at most {} tags", Tag::MAX_PER_CUSTOMER),
+                ));
+            }
+            let mut after = before.clone();
+            after.tags.extend(added.iter().cloned());
+            Ok(Self::stamped(
+                before,
+                after,
+                now,
+                DomainEvent::TagsAdded {
+                    customer_id: before.id,
+                    tags: added,
+                },
+            ))
+        })
+        .await
+    }
+
+    /// Removes tags the customer has (idempotent), recording `tags.removed`.
+    ///
+    /// # Errors
+    /// [`DomainError::Validation`] for a bad tag; otherwise as [`CustomerService::update`].
+    pub async fn remove_tags(
+        &self,
+        actor: &Actor,
+        id: CustomerId,
+        tags: &[String],
+    ) -> Result<Customer, DomainError> {
+        let tags = Tag::parse_list("tags", tags)?;
+        self.change(actor, id, |before, now| {
+            let removed: Vec<Tag> = before
+                .tags
+                .iter()
+                .filter(|t| tags.contains(t))
+                .cloned()
+                .collect();
+            let mut after = before.clone();
+            after.tags.retain(|t| !tags.contains(t));
+            Ok(Self::stamped(
+                before,
+                after,
+                now,
+                DomainEvent::TagsRemoved {
+                    customer_id: before.id,
+                    tags: removed,
+                },
+            ))
+        })
+        .await
+    }
+
+    /// `after` stamped `now` with `event`, or unchanged with no event when nothing changed.
+    fn stamped(
+        before: &Customer,
+        mut after: Customer,
+        now: DateTime<Utc>,
+        event: DomainEvent,
+    ) -> (Customer, Vec<DomainEvent>) {
+        if after == *before {
+            return (after, Vec::new());
+        }
+        after.updated_at = now;
+        (after, vec![event])
+    }
+
+    /// Read, check the role rule, compute the new state and its events, and store it if the
+    /// row is unchanged since the read. When `apply` names no event, the change records
+    /// `customer.updated` with the changed fields.
     pub(crate) async fn change<F>(
         &self,
         actor: &Actor,
@@ -122,20 +209,21 @@ impl CustomerService {
                     "users may only change customers assigned to them or created by them".into(),
                 ));
             }
-            let (after, extra) = apply(&before, clock::after(before.updated_at))?;
+            let (after, mut events) = apply(&before, clock::after(before.updated_at))?;
             if after == before {
                 return Ok(Attempt::Done(before));
             }
-            let at = after.updated_at;
-            let mut events = vec![EventEnvelope::new(
-                actor,
-                at,
-                DomainEvent::CustomerUpdated {
+            if events.is_empty() {
+                events.push(DomainEvent::CustomerUpdated {
                     before: Box::new(before.clone()),
                     after: Box::new(after.clone()),
-                },
-            )];
-            events.extend(extra.into_iter().map(|e| EventEnvelope::new(actor, at, e)));
+                });
+            }
+            let at = after.updated_at;
+            let events: Vec<EventEnvelope> = events
+                .into_iter()
+                .map(|e| EventEnvelope::new(actor, at, e))
+                .collect();
             if !self
                 .repo
                 .update(actor.company(), &after, before.updated_at, &events)
@@ -189,9 +277,13 @@ impl CustomerService {
         query: CustomerQuery,
         include_total: bool,
     ) -> Result<Page<Customer>, DomainError> {
-        query.check()?;
+        query.filter.check()?;
         let total = if include_total {
-            Some(self.repo.count(actor.company(), query.clone()).await?)
+            Some(
+                self.repo
+                    .count(actor.company(), query.filter.clone())
+                    .await?,
+            )
         } else {
             None
         };
@@ -201,6 +293,43 @@ impl CustomerService {
         let mut page = Page::from_overfetch(rows, limit, |c| sort.cursor_after(c));
         page.total_count = total;
         Ok(page)
+    }
+
+    /// Customers matching `query`'s text, best first.
+    ///
+    /// # Errors
+    /// [`DomainError::Validation`] for inconsistent filters, and the repository's errors.
+    pub async fn search(
+        &self,
+        actor: &Actor,
+        query: SearchQuery,
+    ) -> Result<Page<Ranked>, DomainError> {
+        query.filter.check()?;
+        let limit = query.limit;
+        let rows = self.repo.search(actor.company(), query).await?;
+        Ok(Page::from_overfetch(rows, limit, |r| Cursor {
+            sort: SearchQuery::SORT.to_owned(),
+            key: SortKey::Rank(r.rank),
+            id: r.customer.id.as_uuid(),
+        }))
+    }
+
+    /// The company's tags with their customer counts, most used first.
+    ///
+    /// # Errors
+    /// The repository's errors.
+    pub async fn tags(
+        &self,
+        actor: &Actor,
+        query: TagQuery,
+    ) -> Result<Page<TagCount>, DomainError> {
+        let limit = query.limit;
+        let rows = self.repo.tag_counts(actor.company(), query).await?;
+        Ok(Page::from_overfetch(rows, limit, |t| Cursor {
+            sort: TagQuery::SORT.to_owned(),
+            key: SortKey::Counted(t.count, t.tag.as_str().to_owned()),
+            id: uuid::Uuid::nil(),
+        }))
     }
 }
 
@@ -490,5 +619,94 @@ mod tests {
             crate::pagination::Cursor::decode(page.next_cursor.as_deref().unwrap(), "-createdAt")
                 .unwrap();
         assert_eq!(cursor.id, page.items[2].id.as_uuid());
+    }
+
+    fn tags(names: &[&str]) -> Vec<String> {
+        names.iter().map(|t| (*t).to_owned()).collect()
+    }
+
+    #[tokio::test]
+    async fn adding_tags_records_only_the_new_ones_and_is_idempotent() {
+        let a = actor(Role::Manager);
+        let mut c = customer_of(a.company(), a.user());
+        c.tags = vec![Tag::parse("vip").unwrap()];
+        let stored = c.clone();
+        let mut repo = MockCustomerRepository::new();
+        repo.expect_find()
+            .returning(move |_, _| Ok(Some(stored.clone())));
+        repo.expect_update()
+            .withf(|_, after, _, events| {
+                after.tags.iter().map(Tag::as_str).collect::<Vec<_>>() == ["vip", "eu"]
+                    && events.len() == 1
+                    && events[0].event.type_name() == "tags.added"
+                    && events[0].event.data() == serde_json::json!({"tags": ["eu"]})
+            })
+            .times(1)
+            .returning(|_, _, _, _| Ok(true));
+        let svc = CustomerService::new(Arc::new(repo), counting_events(1, "tags.added"));
+        let after = svc
+            .add_tags(&a, c.id, &tags(&["VIP", " eu "]))
+            .await
+            .unwrap();
+        assert_eq!(after.tags.len(), 2);
+
+        // Adding what is there already writes nothing.
+        let mut repo = MockCustomerRepository::new();
+        let same = c.clone();
+        repo.expect_find()
+            .returning(move |_, _| Ok(Some(same.clone())));
+        repo.expect_update().never();
+        let svc = CustomerService::new(Arc::new(repo), quiet_events());
+        assert_eq!(svc.add_tags(&a, c.id, &tags(&["vip"])).await.unwrap(), c);
+    }
+
+    #[tokio::test]
+    async fn tags_are_bounded_and_checked() {
+        let a = actor(Role::Admin);
+        let mut c = customer_of(a.company(), a.user());
+        c.tags = (0..Tag::MAX_PER_CUSTOMER)
+            .map(|i| Tag::parse(&format!("t{i}")).unwrap())
+            .collect();
+        let mut repo = MockCustomerRepository::new();
+        repo.expect_find()
+            .returning(move |_, _| Ok(Some(c.clone())));
+        repo.expect_update().never();
+        let svc = CustomerService::new(Arc::new(repo), quiet_events());
+        let id = CustomerId::new_random();
+        assert!(matches!(
+            svc.add_tags(&a, id, &tags(&["one-too-many"])).await,
+            Err(DomainError::Validation(_))
+        ));
+        assert!(matches!(
+            svc.add_tags(&a, id, &tags(&[""])).await,
+            Err(DomainError::Validation(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn removing_tags_records_tags_removed_and_obeys_the_role_rule() {
+        let owner = actor(Role::User);
+        let mut c = customer_of(owner.company(), owner.user());
+        c.tags = vec![Tag::parse("vip").unwrap(), Tag::parse("eu").unwrap()];
+        let stored = c.clone();
+        let mut repo = MockCustomerRepository::new();
+        repo.expect_find()
+            .returning(move |_, _| Ok(Some(stored.clone())));
+        repo.expect_update()
+            .withf(|_, after, _, events| {
+                after.tags.iter().map(Tag::as_str).collect::<Vec<_>>() == ["eu"]
+                    && events[0].event.type_name() == "tags.removed"
+            })
+            .times(1)
+            .returning(|_, _, _, _| Ok(true));
+        let svc = CustomerService::new(Arc::new(repo), counting_events(1, "tags.removed"));
+        svc.remove_tags(&owner, c.id, &tags(&["VIP", "absent"]))
+            .await
+            .unwrap();
+        let stranger = Actor::new(UserId::new_random(), owner.company(), Role::User);
+        assert!(matches!(
+            svc.remove_tags(&stranger, c.id, &tags(&["eu"])).await,
+            Err(DomainError::Forbidden(_))
+        ));
     }
 }

@@ -216,29 +216,123 @@ impl UpdateCustomerRequest {
     }
 }
 
-/// Query parameters of `GET /api/customers`.
+/// Declares a query-parameter struct with every customer filter, plus `$extra` fields, so
+/// the list, the search and a segment's members take exactly the same filters.
+macro_rules! customer_filter_params {
+    ($(#[$meta:meta])* $name:ident { $($extra:tt)* }) => {
+        $(#[$meta])*
+        #[derive(Debug, Default, Deserialize, IntoParams)]
+        #[serde(rename_all = "camelCase", deny_unknown_fields)]
+        #[into_params(parameter_in = Query, rename_all = "camelCase")]
+        pub struct $name {
+            /// Only customers with this status.
+            #[param(value_type = Option<CustomerStatus>)]
+            pub status: Option<String>,
+            /// Only customers of this type.
+            #[serde(rename = "type")]
+            #[param(rename = "type", value_type = Option<CustomerType>)]
+            pub customer_type: Option<String>,
+            /// Comma-separated tags; customers with any of them.
+            pub tags: Option<String>,
+            /// Comma-separated tags; customers with all of them.
+            pub tags_all: Option<String>,
+            /// Only customers assigned to this user.
+            #[param(value_type = Option<Uuid>)]
+            pub assigned_to: Option<String>,
+            /// Created at or after this RFC 3339 time.
+            #[param(value_type = Option<DateTime<Utc>>)]
+            pub created_from: Option<String>,
+            /// Created at or before this RFC 3339 time.
+            #[param(value_type = Option<DateTime<Utc>>)]
+            pub created_to: Option<String>,
+            /// Changed at or after this RFC 3339 time.
+            #[param(value_type = Option<DateTime<Utc>>)]
+            pub updated_from: Option<String>,
+            /// Changed at or before this RFC 3339 time.
+            #[param(value_type = Option<DateTime<Utc>>)]
+            pub updated_to: Option<String>,
+            /// A JSON object the customer's metadata must contain, e.g. `{"tier":"gold"}`.
+            pub metadata: Option<String>,
+            /// Page size, 1–100, default 20.
+            #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
+            pub limit: Option<String>,
+            /// The `nextCursor` of the previous page.
+            pub cursor: Option<String>,
+            $($extra)*
+        }
+
+        impl $name {
+            /// The raw filter parameters, for parsing.
+            pub fn filter_fields(&self) -> FilterFields<'_> {
+                FilterFields {
+                    status: self.status.as_deref(),
+                    customer_type: self.customer_type.as_deref(),
+                    tags: self.tags.as_deref(),
+                    tags_all: self.tags_all.as_deref(),
+                    assigned_to: self.assigned_to.as_deref(),
+                    created_from: self.created_from.as_deref(),
+                    created_to: self.created_to.as_deref(),
+                    updated_from: self.updated_from.as_deref(),
+                    updated_to: self.updated_to.as_deref(),
+                    metadata: self.metadata.as_deref(),
+                }
+            }
+        }
+    };
+}
+
+/// The raw customer-filter query parameters of a request.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct FilterFields<'a> {
+    /// `status`.
+    pub status: Option<&'a str>,
+    /// `type`.
+    pub customer_type: Option<&'a str>,
+    /// `tags`.
+    pub tags: Option<&'a str>,
+    /// `tagsAll`.
+    pub tags_all: Option<&'a str>,
+    /// `assignedTo`.
+    pub assigned_to: Option<&'a str>,
+    /// `createdFrom`.
+    pub created_from: Option<&'a str>,
+    /// `createdTo`.
+    pub created_to: Option<&'a str>,
+    /// `updatedFrom`.
+    pub updated_from: Option<&'a str>,
+    /// `updatedTo`.
+    pub updated_to: Option<&'a str>,
+    /// `metadata`.
+    pub metadata: Option<&'a str>,
+}
+
+customer_filter_params!(
+    /// Query parameters of `GET /api/customers`.
+    ListCustomersParams {
+        /// `createdAt`, `-createdAt` (default), `updatedAt`, `-updatedAt`, `name`, `-name`.
+        #[param(pattern = "^-?(createdAt|updatedAt|name)$")]
+        pub sort: Option<String>,
+        /// Add `totalCount` to the answer.
+        #[param(value_type = Option<bool>)]
+        pub include_total: Option<String>,
+    }
+);
+
+customer_filter_params!(
+    /// Query parameters of `GET /api/customers/search`.
+    SearchCustomersParams {
+        /// Text to find (3–100 characters): a fragment of the name, email, phone or
+        /// organisation, or a name with a typo.
+        #[param(min_length = 3, max_length = 100)]
+        pub q: Option<String>,
+    }
+);
+
+/// Query parameters of `GET /api/segments/{id}/customers` (the segment's filter applies).
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[into_params(parameter_in = Query, rename_all = "camelCase")]
-pub struct ListCustomersParams {
-    /// Only customers with this status.
-    #[param(value_type = Option<CustomerStatus>)]
-    pub status: Option<String>,
-    /// Only customers of this type.
-    #[serde(rename = "type")]
-    #[param(rename = "type", value_type = Option<CustomerType>)]
-    pub customer_type: Option<String>,
-    /// Comma-separated tags; customers with any of them.
-    pub tags: Option<String>,
-    /// Only customers assigned to this user.
-    #[param(value_type = Option<Uuid>)]
-    pub assigned_to: Option<String>,
-    /// Created at or after this RFC 3339 time.
-    #[param(value_type = Option<DateTime<Utc>>)]
-    pub created_from: Option<String>,
-    /// Created at or before this RFC 3339 time.
-    #[param(value_type = Option<DateTime<Utc>>)]
-    pub created_to: Option<String>,
+pub struct SegmentMembersParams {
     /// `createdAt`, `-createdAt` (default), `updatedAt`, `-updatedAt`, `name`, `-name`.
     #[param(pattern = "^-?(createdAt|updatedAt|name)$")]
     pub sort: Option<String>,
@@ -251,6 +345,38 @@ pub struct ListCustomersParams {
     #[param(value_type = Option<bool>)]
     pub include_total: Option<String>,
 }
+
+/// Body of `POST` and `DELETE /api/customers/{id}/tags`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TagsRequest {
+    /// Tags to add or remove (trimmed, compared case-insensitively, 1–50 characters each).
+    #[schema(min_items = 1, max_items = 50)]
+    pub tags: Vec<String>,
+}
+
+/// A tag and its customer count.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TagCountResponse {
+    /// The tag.
+    pub tag: String,
+    /// Customers carrying it.
+    pub count: u64,
+}
+
+impl From<crm_domain::TagCount> for TagCountResponse {
+    fn from(t: crm_domain::TagCount) -> Self {
+        Self {
+            tag: t.tag.into(),
+            count: t.count,
+        }
+    }
+}
+
+page_type!(
+    /// A page of tags, most used first.
+    TagPage of TagCountResponse
+);
 
 #[cfg(test)]
 mod tests {

@@ -6,6 +6,7 @@ mod customers;
 mod history;
 mod interactions;
 mod notes;
+mod segments;
 
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -14,6 +15,7 @@ pub use customers::*;
 pub use history::*;
 pub use interactions::*;
 pub use notes::*;
+pub use segments::*;
 
 use crate::error::ProblemField;
 

@@ -2,15 +2,14 @@
 
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
-use chrono::{DateTime, Utc};
-use crm_domain::{Cursor, CustomerId, CustomerQuery, CustomerService, CustomerSort, Tag, UserId};
+use crm_domain::{CustomerId, CustomerQuery, CustomerService, SearchQuery, SearchText, TagQuery};
 use uuid::Uuid;
 
 use super::params::{parse_limit, ParamErrors};
 use crate::auth::Authenticated;
 use crate::dto::{
     CreateCustomerRequest, CustomerPage, CustomerResponse, ListCustomersParams,
-    UpdateCustomerRequest,
+    SearchCustomersParams, TagPage, TagsRequest, UpdateCustomerRequest, WindowParams,
 };
 use crate::error::{responses, ApiError};
 use crate::extract::JsonBody;
@@ -23,6 +22,23 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(create_customer))
             .default_service(web::to(super::method_not_allowed)),
     )
+    // Before `/api/customers/{id}`, which would take these words for ids.
+    .service(
+        web::resource("/api/customers/search")
+            .route(web::get().to(search_customers))
+            .default_service(web::to(super::method_not_allowed)),
+    )
+    .service(
+        web::resource("/api/customers/tags")
+            .route(web::get().to(list_tags))
+            .default_service(web::to(super::method_not_allowed)),
+    )
+    .service(
+        web::resource("/api/customers/{id}/tags")
+            .route(web::post().to(add_tags))
+            .route(web::delete().to(remove_tags))
+            .default_service(web::to(super::method_not_allowed)),
+    )
     .service(
         web::resource("/api/customers/{id}")
             .route(web::get().to(get_customer))
@@ -30,32 +46,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::delete().to(delete_customer))
             .default_service(web::to(super::method_not_allowed)),
     );
-}
-
-fn parse_time(raw: &str) -> Result<DateTime<Utc>, String> {
-    DateTime::parse_from_rfc3339(raw)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| format!("`{raw}` is not an RFC 3339 time: {e}"))
-}
-
-fn parse_bool(raw: &str) -> Result<bool, String> {
-    match raw {
-        "true" | "1" => Ok(true),
-        "false" | "0" => Ok(false),
-        _ => Err(format!("`{raw}` is not true or false")),
-    }
-}
-
-fn parse_tags(raw: &str) -> Result<Vec<Tag>, String> {
-    let tags = raw
-        .split(',')
-        .filter(|t| !t.trim().is_empty())
-        .map(Tag::parse)
-        .collect::<Result<Vec<_>, _>>()?;
-    if tags.len() > Tag::MAX_PER_CUSTOMER {
-        return Err(format!("at most {} tags", Tag::MAX_PER_CUSTOMER));
-    }
-    Ok(tags)
 }
 
 impl ListCustomersParams {
@@ -66,37 +56,58 @@ impl ListCustomersParams {
     /// another sort, included).
     pub fn try_into_query(self) -> Result<(CustomerQuery, bool), ApiError> {
         let mut errors = ParamErrors::default();
-        let status = errors.parse("status", self.status.as_deref(), str::parse);
-        let customer_type = errors.parse("type", self.customer_type.as_deref(), str::parse);
-        let tags_any = errors.parse("tags", self.tags.as_deref(), parse_tags);
-        let assigned_to = errors.parse("assignedTo", self.assigned_to.as_deref(), |s| {
-            Uuid::parse_str(s).map(UserId::from)
-        });
-        let created_from = errors.parse("createdFrom", self.created_from.as_deref(), parse_time);
-        let created_to = errors.parse("createdTo", self.created_to.as_deref(), parse_time);
-        let sort: Option<CustomerSort> = errors.parse("sort", self.sort.as_deref(), str::parse);
-        let limit = errors.parse("limit", self.limit.as_deref(), parse_limit);
-        let include_total = errors
-            .parse("includeTotal", self.include_total.as_deref(), parse_bool)
-            .unwrap_or(false);
-        let sort = sort.unwrap_or_default();
-        let after = errors.parse("cursor", self.cursor.as_deref(), |c| {
-            Cursor::decode(c, sort.as_str()).map_err(|_| "is not a valid cursor for this sort")
-        });
+        let filter = errors.filter(self.filter_fields());
+        let (sort, limit, after, include_total) = errors.page(
+            self.sort.as_deref(),
+            self.limit.as_deref(),
+            self.cursor.as_deref(),
+            self.include_total.as_deref(),
+        );
         errors.finish((
             CustomerQuery {
-                status,
-                customer_type,
-                tags_any: tags_any.unwrap_or_default(),
-                assigned_to,
-                created_from,
-                created_to,
+                filter,
                 sort,
-                limit: limit.unwrap_or_default(),
+                limit,
                 after,
             },
             include_total,
         ))
+    }
+}
+
+impl SearchCustomersParams {
+    fn try_into_query(self) -> Result<SearchQuery, ApiError> {
+        let mut errors = ParamErrors::default();
+        let filter = errors.filter(self.filter_fields());
+        let text = match self.q.as_deref() {
+            None => {
+                errors.missing("q");
+                None
+            }
+            Some(q) => errors.parse("q", Some(q), |q| {
+                SearchText::parse(q).map_err(|_| {
+                    format!(
+                        "must be {} to {} characters",
+                        SearchText::MIN_CHARS,
+                        SearchText::MAX_CHARS
+                    )
+                })
+            }),
+        };
+        let limit = errors
+            .parse("limit", self.limit.as_deref(), parse_limit)
+            .unwrap_or_default();
+        let after = errors.parse("cursor", self.cursor.as_deref(), |c| {
+            SearchQuery::decode_cursor(c).map_err(|_| "is not a valid cursor for this search")
+        });
+        errors.finish(())?;
+        text.map(|text| SearchQuery {
+            text,
+            filter,
+            limit,
+            after,
+        })
+        .ok_or_else(|| ApiError::bad_request("q is required"))
     }
 }
 
@@ -240,4 +251,130 @@ pub async fn delete_customer(
 ) -> Result<HttpResponse, ApiError> {
     service.delete(&actor.0, CustomerId::from(*id)).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Ranked search on name, email, phone and organisation: a fragment of 3+ characters anywhere,
+/// or a name with a typo; combined with every list filter; best first.
+#[utoipa::path(
+    get,
+    path = "/api/customers/search",
+    tag = "customers",
+    params(SearchCustomersParams),
+    responses(
+        (status = 200, description = "Matches, best first", body = CustomerPage),
+        (status = 400, response = responses::BadRequest),
+        (status = 401, response = responses::Unauthorized),
+        (status = 422, response = responses::Unprocessable),
+        (status = 503, response = responses::Unavailable),
+    ),
+    security(("bearer" = []))
+)]
+#[tracing::instrument(skip_all, fields(company = %actor.0.company()))]
+pub async fn search_customers(
+    service: web::Data<CustomerService>,
+    actor: Authenticated,
+    params: web::Query<SearchCustomersParams>,
+) -> Result<web::Json<CustomerPage>, ApiError> {
+    let query = params.into_inner().try_into_query()?;
+    let page = service.search(&actor.0, query).await?;
+    Ok(web::Json(CustomerPage::from(page.map(|r| r.customer))))
+}
+
+/// Every tag of the company with its customer count, most used first.
+#[utoipa::path(
+    get,
+    path = "/api/customers/tags",
+    tag = "tags",
+    params(WindowParams),
+    responses(
+        (status = 200, description = "Tags with counts", body = TagPage),
+        (status = 400, response = responses::BadRequest),
+        (status = 401, response = responses::Unauthorized),
+        (status = 503, response = responses::Unavailable),
+    ),
+    security(("bearer" = []))
+)]
+#[tracing::instrument(skip_all, fields(company = %actor.0.company()))]
+pub async fn list_tags(
+    service: web::Data<CustomerService>,
+    actor: Authenticated,
+    params: web::Query<WindowParams>,
+) -> Result<web::Json<TagPage>, ApiError> {
+    let mut errors = ParamErrors::default();
+    let limit = errors
+        .parse("limit", params.limit.as_deref(), parse_limit)
+        .unwrap_or_default();
+    let after = errors.parse("cursor", params.cursor.as_deref(), |c| {
+        TagQuery::decode_cursor(c).map_err(|_| "is not a valid cursor for this list")
+    });
+    let query = errors.finish(TagQuery { limit, after })?;
+    Ok(web::Json(service.tags(&actor.0, query).await?.into()))
+}
+
+/// Add tags (idempotent: tags already there are ignored). Recorded as `tags.added`.
+#[utoipa::path(
+    post,
+    path = "/api/customers/{id}/tags",
+    tag = "tags",
+    params(("id" = Uuid, Path, description = "Customer id")),
+    request_body = TagsRequest,
+    responses(
+        (status = 200, description = "The customer with its tags", body = CustomerResponse),
+        (status = 400, response = responses::BadRequest),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 404, response = responses::NotFound),
+        (status = 409, response = responses::Conflict),
+        (status = 413, response = responses::PayloadTooLarge),
+        (status = 415, response = responses::UnsupportedMediaType),
+        (status = 422, response = responses::Unprocessable),
+        (status = 503, response = responses::Unavailable),
+    ),
+    security(("bearer" = []))
+)]
+#[tracing::instrument(skip_all, fields(company = %actor.0.company(), customer = %id))]
+pub async fn add_tags(
+    service: web::Data<CustomerService>,
+    actor: Authenticated,
+    id: web::Path<Uuid>,
+    body: JsonBody<TagsRequest>,
+) -> Result<web::Json<CustomerResponse>, ApiError> {
+    let customer = service
+        .add_tags(&actor.0, CustomerId::from(*id), &body.0.tags)
+        .await?;
+    Ok(web::Json(customer.into()))
+}
+
+/// Remove tags (idempotent: absent tags are ignored). Recorded as `tags.removed`.
+#[utoipa::path(
+    delete,
+    path = "/api/customers/{id}/tags",
+    tag = "tags",
+    params(("id" = Uuid, Path, description = "Customer id")),
+    request_body = TagsRequest,
+    responses(
+        (status = 200, description = "The customer with its tags", body = CustomerResponse),
+        (status = 400, response = responses::BadRequest),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 404, response = responses::NotFound),
+        (status = 409, response = responses::Conflict),
+        (status = 413, response = responses::PayloadTooLarge),
+        (status = 415, response = responses::UnsupportedMediaType),
+        (status = 422, response = responses::Unprocessable),
+        (status = 503, response = responses::Unavailable),
+    ),
+    security(("bearer" = []))
+)]
+#[tracing::instrument(skip_all, fields(company = %actor.0.company(), customer = %id))]
+pub async fn remove_tags(
+    service: web::Data<CustomerService>,
+    actor: Authenticated,
+    id: web::Path<Uuid>,
+    body: JsonBody<TagsRequest>,
+) -> Result<web::Json<CustomerResponse>, ApiError> {
+    let customer = service
+        .remove_tags(&actor.0, CustomerId::from(*id), &body.0.tags)
+        .await?;
+    Ok(web::Json(customer.into()))
 }

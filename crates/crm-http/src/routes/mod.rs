@@ -11,6 +11,7 @@ pub mod history;
 pub mod interactions;
 pub mod notes;
 mod params;
+pub mod segments;
 
 /// The answer to a method a resource does not support.
 pub(crate) async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
