@@ -33,3 +33,8 @@ token company role="admin":
 # What CI runs.
 ci:
     bash .ci/run
+
+# Speed of the list, a deep keyset page and search on a company of 1,000,000 customers
+# (seeds `crm_bench` once; needs wrk, installed from Debian when missing).
+bench:
+    bash bench/search_list.sh

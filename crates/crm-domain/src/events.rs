@@ -106,6 +106,15 @@ fn changes_json<T: Serialize>(before: &T, after: &T) -> Value {
     Value::Object(data)
 }
 
+/// A customer update also names the assignee after it, to credit wins in reports.
+fn customer_changes_json(before: &Customer, after: &Customer) -> Value {
+    let mut data = changes_json(before, after);
+    if let Value::Object(map) = &mut data {
+        map.insert("assignedTo".into(), json(&after.assigned_to));
+    }
+    data
+}
+
 impl DomainEvent {
     /// The event's type name, e.g. `customer.created`.
     pub const fn type_name(&self) -> &'static str {
@@ -180,7 +189,7 @@ impl DomainEvent {
     pub fn data(&self) -> Value {
         match self {
             DomainEvent::CustomerCreated(c) | DomainEvent::CustomerDeleted(c) => json(c),
-            DomainEvent::CustomerUpdated { before, after } => changes_json(before, after),
+            DomainEvent::CustomerUpdated { before, after } => customer_changes_json(before, after),
             DomainEvent::TagsAdded { tags, .. } | DomainEvent::TagsRemoved { tags, .. } => {
                 let mut data = Map::new();
                 data.insert("tags".into(), json(tags));

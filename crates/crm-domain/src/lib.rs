@@ -32,6 +32,7 @@ pub mod note;
 pub mod pagination;
 mod retry;
 pub mod segment;
+pub mod stats;
 
 pub use actor::{Actor, Role};
 pub use customer::{
@@ -54,6 +55,10 @@ pub use pagination::{Cursor, Page, PageLimit, Window};
 pub use segment::{
     CountedSegment, CreateSegment, Segment, SegmentRepository, SegmentService, UpdateSegment,
 };
+pub use stats::{
+    Breakdown, Bucket, CompanyStats, CustomerActivity, DailyPoint, Dashboard, DashboardDays,
+    ScheduledItem, StatsRepository, StatsService, UserPerformance,
+};
 
 #[cfg(any(test, feature = "mocks"))]
 pub use customer::MockCustomerRepository;
@@ -69,3 +74,5 @@ pub use interaction::MockInteractionRepository;
 pub use note::MockNoteRepository;
 #[cfg(any(test, feature = "mocks"))]
 pub use segment::MockSegmentRepository;
+#[cfg(any(test, feature = "mocks"))]
+pub use stats::MockStatsRepository;

@@ -13,11 +13,11 @@ use actix_web::{web, App, HttpResponse, HttpServer};
 use anyhow::Context;
 use crm_domain::{
     CustomerService, EventPublisher, HealthProbe, HistoryService, InteractionService, NoteService,
-    SegmentService,
+    SegmentService, StatsService,
 };
 use crm_postgres::{
     Database, PgCustomerRepository, PgHistoryRepository, PgInteractionRepository, PgNoteRepository,
-    PgSegmentRepository, PoolSettings,
+    PgSegmentRepository, PgStatsRepository, PoolSettings,
 };
 use crm_redis::{InProcessEventPublisher, RedisClient, RedisEventPublisher};
 use utoipa::OpenApi;
@@ -29,7 +29,7 @@ use crate::error::ApiError;
 use crate::extract::{path_config, query_config, BodyLimit};
 use crate::openapi::ApiDoc;
 use crate::request_id::{request_id_middleware, REQUEST_ID_HEADER};
-use crate::routes::{customers, health, history, interactions, notes, segments};
+use crate::routes::{customers, health, history, interactions, notes, segments, stats};
 
 /// How long a Redis call may take before it counts as down.
 const REDIS_TIMEOUT: Duration = Duration::from_millis(250);
@@ -42,6 +42,7 @@ pub struct AppState {
     interactions: InteractionService,
     history: HistoryService,
     segments: SegmentService,
+    stats: StatsService,
     verifier: JwtVerifier,
     health: health::HealthChecks,
     body_limit: usize,
@@ -93,6 +94,10 @@ impl AppState {
         );
         let segments = SegmentService::new(
             Arc::new(PgSegmentRepository::new(database.clone())),
+            customer_repo.clone(),
+        );
+        let stats = StatsService::new(
+            Arc::new(PgStatsRepository::new(database.clone())),
             customer_repo,
         );
         Ok(Self {
@@ -101,6 +106,7 @@ impl AppState {
             interactions,
             history,
             segments,
+            stats,
             verifier: JwtVerifier::new(&config.jwt),
             health: health::HealthChecks {
                 database: Arc::new(database),
@@ -120,6 +126,7 @@ impl AppState {
             .app_data(web::Data::new(self.interactions.clone()))
             .app_data(web::Data::new(self.history.clone()))
             .app_data(web::Data::new(self.segments.clone()))
+            .app_data(web::Data::new(self.stats.clone()))
             .app_data(web::Data::new(self.verifier.clone()))
             .app_data(web::Data::new(self.health.clone()))
             .app_data(web::PayloadConfig::new(self.body_limit))
@@ -132,6 +139,7 @@ impl AppState {
             .configure(interactions::configure)
             .configure(history::configure)
             .configure(segments::configure)
+            .configure(stats::configure)
             .service(web::redirect("/api/docs", "/api/docs/"))
             .service(
                 SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", ApiDoc::openapi()),

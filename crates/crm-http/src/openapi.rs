@@ -6,7 +6,7 @@ use utoipa::{Modify, OpenApi};
 #[allow(clippy::wildcard_imports)] // This file registers every DTO.
 use crate::dto::*;
 use crate::error::{responses, Problem, ProblemField};
-use crate::routes::{customers, health, history, interactions, notes, segments};
+use crate::routes::{customers, health, history, interactions, notes, segments, stats};
 
 /// The whole API.
 #[derive(OpenApi)]
@@ -34,6 +34,10 @@ use crate::routes::{customers, health, history, interactions, notes, segments};
         segments::update_segment,
         segments::delete_segment,
         segments::segment_customers,
+        stats::company_stats,
+        stats::dashboard,
+        stats::performance,
+        stats::customer_activity,
         notes::list_notes,
         notes::create_note,
         notes::get_note,
@@ -78,6 +82,15 @@ use crate::routes::{customers, health, history, interactions, notes, segments};
         CreateSegmentRequest,
         UpdateSegmentRequest,
         crm_domain::CustomerFilter,
+        crm_domain::CompanyStats,
+        crm_domain::Dashboard,
+        crm_domain::DailyPoint,
+        crm_domain::Bucket,
+        crm_domain::ScheduledItem,
+        crm_domain::UserPerformance,
+        crm_domain::CustomerActivity,
+        crm_domain::stats::TagCountSchema,
+        stats::PerformanceReport,
         CreateCustomerRequest,
         UpdateCustomerRequest,
         Problem,
@@ -106,6 +119,7 @@ use crate::routes::{customers, health, history, interactions, notes, segments};
         (name = "history", description = "A customer's timeline"),
         (name = "tags", description = "Tags and their counts"),
         (name = "segments", description = "Saved customer filters with live members"),
+        (name = "stats", description = "Analytics and reports"),
         (name = "health", description = "Probes; no authentication"),
     )
 )]

@@ -20,6 +20,7 @@ mod models;
 mod notes;
 pub mod schema;
 mod segments;
+mod stats;
 
 pub use activities::PgHistoryRepository;
 pub use customers::PgCustomerRepository;
@@ -28,3 +29,4 @@ pub use errors::map_diesel_error;
 pub use interactions::PgInteractionRepository;
 pub use notes::PgNoteRepository;
 pub use segments::PgSegmentRepository;
+pub use stats::PgStatsRepository;

@@ -12,6 +12,7 @@ pub mod interactions;
 pub mod notes;
 mod params;
 pub mod segments;
+pub mod stats;
 
 /// The answer to a method a resource does not support.
 pub(crate) async fn method_not_allowed() -> Result<HttpResponse, ApiError> {

@@ -1,0 +1,16 @@
+DROP INDEX IF EXISTS crm.activities_type_time_idx;
+DROP INDEX IF EXISTS crm.customer_interactions_completed_idx;
+DROP INDEX IF EXISTS crm.customer_interactions_created_idx;
+DROP TRIGGER IF EXISTS customer_interactions_stats ON crm.customer_interactions;
+DROP TRIGGER IF EXISTS customer_notes_stats ON crm.customer_notes;
+DROP TRIGGER IF EXISTS customers_stats ON crm.customers;
+DROP FUNCTION IF EXISTS crm.track_interaction_stats();
+DROP FUNCTION IF EXISTS crm.track_note_stats();
+DROP FUNCTION IF EXISTS crm.track_customer_stats();
+DROP FUNCTION IF EXISTS crm.interaction_keys(crm.customer_interactions);
+DROP FUNCTION IF EXISTS crm.note_keys(crm.customer_notes);
+DROP FUNCTION IF EXISTS crm.customer_keys(crm.customers);
+DROP FUNCTION IF EXISTS crm.bump_day(uuid, text, timestamptz, int);
+DROP FUNCTION IF EXISTS crm.bump_counters(uuid, text[][], int);
+DROP TABLE IF EXISTS crm.daily_counts;
+DROP TABLE IF EXISTS crm.stat_counters;
