@@ -1,3 +1,4 @@
+CREATE INDEX IF NOT EXISTS tag_counts_rank_idx ON crm.tag_counts (company_id, count DESC, tag);
 DROP INDEX IF EXISTS crm.activities_type_time_idx;
 DROP INDEX IF EXISTS crm.customer_interactions_completed_idx;
 DROP INDEX IF EXISTS crm.customer_interactions_created_idx;

@@ -181,6 +181,11 @@ UNION ALL
 SELECT company_id, 'interactions.completed', (completed_at AT TIME ZONE 'UTC')::date, count(*)
   FROM crm.customer_interactions WHERE completed_at IS NOT NULL GROUP BY 1, 3;
 
+-- Counters must stay HOT-updatable: an index on `count` made every tag count update write new
+-- index entries, and a bulk load piled up versions of the same few rows. A company's tags are
+-- few enough to sort without an index.
+DROP INDEX crm.tag_counts_rank_idx;
+
 -- Performance report: interactions by creation and completion time, wins from the history.
 CREATE INDEX customer_interactions_created_idx
     ON crm.customer_interactions (company_id, created_at);

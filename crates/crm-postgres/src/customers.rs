@@ -12,7 +12,7 @@ use diesel::expression::SqlLiteral;
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::query_builder::QueryFragment;
-use diesel::sql_types::{BigInt, Bool, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::{BigInt, Bool, Float, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::RunQueryDsl;
 use serde_json::Value;
@@ -92,31 +92,46 @@ fn like_literal(text: &str) -> String {
     out
 }
 
-/// The search rank: an exact name beats a name prefix, which beats a fragment anywhere, and
-/// within each, closer names (trigram word similarity) come first.
+/// The rank of a fragment match: an exact name beats a name prefix, which beats the fragment
+/// anywhere; within each tier, closer names (trigram word similarity) come first. Tiers are a
+/// million apart and similarity stays below that, so tiers never mix.
 fn rank(text: &str) -> SqlLiteral<BigInt, impl QueryFragment<Pg> + Send + 'static> {
     let literal = like_literal(text);
     sql::<BigInt>("((CASE WHEN lower(name) = ")
         .bind::<Text, _>(text.to_owned())
         .sql(" THEN 3 WHEN lower(name) LIKE ")
         .bind::<Text, _>(format!("{literal}%"))
-        .sql(" THEN 2 WHEN search_text LIKE ")
-        .bind::<Text, _>(format!("%{literal}%"))
-        .sql(" THEN 1 ELSE 0 END) * 1000000 + round(word_similarity(")
+        .sql(" THEN 2 ELSE 1 END) * 1000000 + round(word_similarity(")
         .bind::<Text, _>(text.to_owned())
-        .sql(", lower(name)) * 1000000))::bigint")
+        .sql(", lower(name)) * 999999))::bigint")
 }
 
-/// The search condition, each branch answered by a trigram index: the fragment anywhere in
-/// the searchable text, or a name within a typo of the text.
-fn matches(text: &str) -> SqlLiteral<Bool, impl QueryFragment<Pg> + Send + 'static> {
+/// The fragment anywhere in the searchable text (trigram GIN index on `search_text`).
+fn contains(text: &str) -> SqlLiteral<Bool, impl QueryFragment<Pg> + Send + 'static> {
     sql::<Bool>("(search_text LIKE ")
         .bind::<Text, _>(format!("%{}%", like_literal(text)))
-        .sql(" OR lower(name) % ")
+        .sql(")")
+}
+
+/// Names within a typo of the text (trigram similarity, GiST index).
+fn similar_name(text: &str) -> SqlLiteral<Bool, impl QueryFragment<Pg> + Send + 'static> {
+    sql::<Bool>("(lower(name) % ")
         .bind::<Text, _>(text.to_owned())
-        .sql(" OR ")
+        .sql(")")
+}
+
+/// Trigram distance of the name to the text; the GiST index walks names nearest first.
+fn name_distance(text: &str) -> SqlLiteral<Float, impl QueryFragment<Pg> + Send + 'static> {
+    sql::<Float>("(lower(name) <-> ")
         .bind::<Text, _>(text.to_owned())
-        .sql(" <% lower(name))")
+        .sql(")")
+}
+
+/// The rank of a typo match: below every fragment match.
+fn typo_rank(text: &str) -> SqlLiteral<BigInt, impl QueryFragment<Pg> + Send + 'static> {
+    sql::<BigInt>("round((1 - (lower(name) <-> ")
+        .bind::<Text, _>(text.to_owned())
+        .sql(")) * 999999)::bigint")
 }
 
 /// Adds the keyset condition `(key, id) > / < (cursor key, cursor id)` as a row comparison,
@@ -300,29 +315,46 @@ impl CustomerRepository for PgCustomerRepository {
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
+    /// Two phases: the fragment anywhere, best first and keyset-paged; and, only when that
+    /// finds nothing on a first page, the names nearest the text (typos), one page of them.
     async fn search(
         &self,
         company: CompanyId,
         query: SearchQuery,
     ) -> Result<Vec<Ranked>, DomainError> {
         let text = query.text.as_str();
-        let mut q = filtered(company, &query.filter).filter(matches(text));
+        let mut exact = filtered(company, &query.filter).filter(contains(text));
         if let Some((last_rank, last_id)) = query.after {
             // Best first: after (rank, id) means a lower rank, or the same rank and a lower id.
-            q = q.filter(
+            exact = exact.filter(
                 rank(text)
                     .lt(last_rank)
                     .or(rank(text).eq(last_rank).and(customers::id.lt(last_id))),
             );
         }
-        let q = q
+        let exact = exact
             .order((rank(text).desc(), customers::id.desc()))
             .limit(i64::from(query.limit.get()) + 1)
             .select((CustomerRow::as_select(), rank(text)));
+        let nearest = query.after.is_none().then(|| {
+            filtered(company, &query.filter)
+                .filter(similar_name(text))
+                .order((name_distance(text).asc(), customers::id.asc()))
+                // Exactly one page: nearest names are a suggestion, not an endless list.
+                .limit(i64::from(query.limit.get()))
+                .select((CustomerRow::as_select(), typo_rank(text)))
+        });
         let rows: Vec<(CustomerRow, i64)> = self
             .db
             .tenant_tx(company, |conn| {
-                async move { q.load(conn).await }.scope_boxed()
+                async move {
+                    let rows = exact.load(conn).await?;
+                    match nearest {
+                        Some(nearest) if rows.is_empty() => nearest.load(conn).await,
+                        _ => Ok(rows),
+                    }
+                }
+                .scope_boxed()
             })
             .await?;
         rows.into_iter()

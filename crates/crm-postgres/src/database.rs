@@ -13,6 +13,10 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use crate::errors::{map_diesel_error, map_pool_error};
 
+/// The role every transaction of the service runs as: it neither owns the tables nor bypasses
+/// row-level security (see the `row_level_security` migration).
+pub const TENANT_ROLE: &str = "crm_tenant";
+
 /// Pool sizing and timeouts.
 #[derive(Debug, Clone, Copy)]
 pub struct PoolSettings {
@@ -62,9 +66,9 @@ impl Database {
 
     /// Runs `work` in a transaction scoped to `company`.
     ///
-    /// The transaction first sets the transaction-local `app.company_id` setting, on which
-    /// row-level security policies key; being transaction-local, it can never leak to the next
-    /// user of the pooled connection. Every query on tenant data goes through here.
+    /// The transaction first switches to [`TENANT_ROLE`] and sets `app.company_id`, on which the
+    /// row-level security policies key; both are transaction-local, so they can never leak to
+    /// the next user of the pooled connection. Every query on tenant data goes through here.
     ///
     /// # Errors
     /// `Unavailable` when no connection can be had; otherwise whatever `work` fails with,
@@ -78,21 +82,28 @@ impl Database {
             + 'a,
         T: Send + 'a,
     {
-        self.unscoped_tx(move |conn| {
+        let mut pooled = self.pool.get().await.map_err(map_pool_error)?;
+        let conn: &mut AsyncPgConnection = &mut pooled;
+        conn.transaction(move |conn| {
             async move {
-                diesel::sql_query("SELECT set_config('app.company_id', $1, true)")
-                    .bind::<Text, _>(company.to_string())
-                    .execute(conn)
-                    .await?;
+                // One round trip: the tenant role and the company, both transaction-local.
+                diesel::sql_query(
+                    "SELECT set_config('role', $1, true), set_config('app.company_id', $2, true)",
+                )
+                .bind::<Text, _>(TENANT_ROLE)
+                .bind::<Text, _>(company.to_string())
+                .execute(conn)
+                .await?;
                 work(conn).await
             }
             .scope_boxed()
         })
         .await
+        .map_err(map_diesel_error)
     }
 
-    /// Runs `work` in a transaction with no company set: for queries that touch no tenant
-    /// data (health checks, housekeeping). Under row-level security it sees no tenant rows.
+    /// Runs `work` in a transaction as the tenant role with no company set: for queries that
+    /// touch no tenant data (health checks). Row-level security shows it no tenant rows.
     ///
     /// # Errors
     /// As [`Database::tenant_tx`].
@@ -107,7 +118,18 @@ impl Database {
     {
         let mut pooled = self.pool.get().await.map_err(map_pool_error)?;
         let conn: &mut AsyncPgConnection = &mut pooled;
-        conn.transaction(work).await.map_err(map_diesel_error)
+        conn.transaction(move |conn| {
+            async move {
+                diesel::sql_query("SELECT set_config('role', $1, true)")
+                    .bind::<Text, _>(TENANT_ROLE)
+                    .execute(conn)
+                    .await?;
+                work(conn).await
+            }
+            .scope_boxed()
+        })
+        .await
+        .map_err(map_diesel_error)
     }
 
     /// Checks that the database answers, for readiness probes.
@@ -115,12 +137,17 @@ impl Database {
     /// # Errors
     /// `Unavailable` when it does not.
     pub async fn ping(&self) -> Result<(), DomainError> {
-        let mut conn = self.pool.get().await.map_err(map_pool_error)?;
-        diesel::sql_query("SELECT 1")
-            .execute(&mut conn)
-            .await
-            .map(|_| ())
-            .map_err(|e| DomainError::Unavailable(format!("database ping: {e}")))
+        self.unscoped_tx(|conn| {
+            async move {
+                diesel::sql_query("SELECT 1")
+                    .execute(conn)
+                    .await
+                    .map(|_| ())
+            }
+            .scope_boxed()
+        })
+        .await
+        .map_err(|e| DomainError::Unavailable(format!("database ping: {e}")))
     }
 
     /// Current pool status (size, available), for health and metrics.
