@@ -27,7 +27,7 @@ SELECT
     :'company'::uuid,
     first.v[1 + i % 20] || ' ' || last.v[1 + (i / 20) % 20] || ' ' || i,
     lower(first.v[1 + i % 20] || '.' || replace(last.v[1 + (i / 20) % 20], ' ', '') || i || '@example.com'),
-    '+1 ' || (201 + i % 797) || ' ' || lpad(((i * 7919) % 10000000)::text, 7, '0'),
+    '+1 ' || (201 + i % 797) || ' ' || lpad(((i::bigint * 7919) % 10000000)::text, 7, '0'),
     CASE WHEN i % 3 = 0 THEN orgs.v[1 + i % 10] END,
     CASE WHEN i % 4 = 0 THEN 'business' ELSE 'individual' END,
     statuses.v[1 + i % 5],

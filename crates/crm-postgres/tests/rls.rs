@@ -206,3 +206,21 @@ async fn a_pooled_connection_never_carries_a_company_into_the_next_transaction()
         );
     }
 }
+
+/// Row-level security must not cost search its indexes: PostgreSQL only evaluates a query's
+/// conditions beneath the policy (on an index) when their functions are LEAKPROOF.
+#[tokio::test]
+async fn search_operators_are_leakproof_so_indexes_work_under_row_level_security() {
+    let tdb = TestDatabase::new().await;
+    let mut conn = tdb.connect().await;
+    let f: Flag = diesel::sql_query(
+        "SELECT bool_and(proleakproof) AS ok FROM pg_proc
+          WHERE oid IN ('pg_catalog.textlike(text, text)'::regprocedure,
+                        'similarity_op(text, text)'::regprocedure,
+                        'similarity_dist(text, text)'::regprocedure)",
+    )
+    .get_result(&mut conn)
+    .await
+    .unwrap();
+    assert!(f.ok);
+}
