@@ -34,6 +34,18 @@ fn template_name() -> &'static str {
             hasher.update(path.to_string_lossy().as_bytes());
             hasher.update(std::fs::read(&path).unwrap_or_default());
         }
+        // And what the binary really embeds, should it be older than the files.
+        use diesel::migration::MigrationSource;
+        let embedded =
+            MigrationSource::<diesel::pg::Pg>::migrations(&crm_postgres::migrate::MIGRATIONS)
+                .map(|m| {
+                    m.iter()
+                        .map(|m| m.name().to_string())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                })
+                .unwrap_or_default();
+        hasher.update(embedded.as_bytes());
         let digest = hasher.finalize();
         let hex: String = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
         format!("crm_test_tpl_{hex}")
