@@ -12,7 +12,7 @@ use diesel::expression::SqlLiteral;
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::query_builder::QueryFragment;
-use diesel::sql_types::{BigInt, Bool, Float, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::{BigInt, Bool, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::RunQueryDsl;
 use serde_json::Value;
@@ -97,13 +97,13 @@ fn like_literal(text: &str) -> String {
 /// million apart and similarity stays below that, so tiers never mix.
 fn rank(text: &str) -> SqlLiteral<BigInt, impl QueryFragment<Pg> + Send + 'static> {
     let literal = like_literal(text);
-    sql::<BigInt>("((CASE WHEN lower(name) = ")
+    sql::<BigInt>("((CASE WHEN name_search = ")
         .bind::<Text, _>(text.to_owned())
-        .sql(" THEN 3 WHEN lower(name) LIKE ")
+        .sql(" THEN 3 WHEN name_search LIKE ")
         .bind::<Text, _>(format!("{literal}%"))
         .sql(" THEN 2 ELSE 1 END) * 1000000 + round(word_similarity(")
         .bind::<Text, _>(text.to_owned())
-        .sql(", lower(name)) * 999999))::bigint")
+        .sql(", name_search) * 999999))::bigint")
 }
 
 /// The fragment anywhere in the searchable text (trigram GIN index on `search_text`).
@@ -113,25 +113,19 @@ fn contains(text: &str) -> SqlLiteral<Bool, impl QueryFragment<Pg> + Send + 'sta
         .sql(")")
 }
 
-/// Names within a typo of the text (trigram similarity, GiST index).
+/// Names within a typo of the text: trigram word similarity against the stored
+/// `name_search` (at least pg_trgm's 0.6), answered by its GIN index.
 fn similar_name(text: &str) -> SqlLiteral<Bool, impl QueryFragment<Pg> + Send + 'static> {
-    sql::<Bool>("(lower(name) % ")
+    sql::<Bool>("(")
         .bind::<Text, _>(text.to_owned())
-        .sql(")")
+        .sql(" <% name_search)")
 }
 
-/// Trigram distance of the name to the text; the GiST index walks names nearest first.
-fn name_distance(text: &str) -> SqlLiteral<Float, impl QueryFragment<Pg> + Send + 'static> {
-    sql::<Float>("(lower(name) <-> ")
-        .bind::<Text, _>(text.to_owned())
-        .sql(")")
-}
-
-/// The rank of a typo match: below every fragment match.
+/// The rank of a typo match: its word similarity, below every fragment match.
 fn typo_rank(text: &str) -> SqlLiteral<BigInt, impl QueryFragment<Pg> + Send + 'static> {
-    sql::<BigInt>("round((1 - (lower(name) <-> ")
+    sql::<BigInt>("round(word_similarity(")
         .bind::<Text, _>(text.to_owned())
-        .sql(")) * 999999)::bigint")
+        .sql(", name_search) * 999999)::bigint")
 }
 
 /// Adds the keyset condition `(key, id) > / < (cursor key, cursor id)` as a row comparison,
@@ -316,7 +310,7 @@ impl CustomerRepository for PgCustomerRepository {
     }
 
     /// Two phases: the fragment anywhere, best first and keyset-paged; and, only when that
-    /// finds nothing on a first page, the names nearest the text (typos), one page of them.
+    /// finds nothing on a first page, names within a typo of the text, one page of them.
     async fn search(
         &self,
         company: CompanyId,
@@ -336,11 +330,13 @@ impl CustomerRepository for PgCustomerRepository {
             .order((rank(text).desc(), customers::id.desc()))
             .limit(i64::from(query.limit.get()) + 1)
             .select((CustomerRow::as_select(), rank(text)));
-        let nearest = query.after.is_none().then(|| {
+        // Typos are for names: a text without letters (a phone fragment) has no fallback.
+        let typos = query.after.is_none() && text.chars().any(char::is_alphabetic);
+        let nearest = typos.then(|| {
             filtered(company, &query.filter)
                 .filter(similar_name(text))
-                .order((name_distance(text).asc(), customers::id.asc()))
-                // Exactly one page: nearest names are a suggestion, not an endless list.
+                .order((typo_rank(text).desc(), customers::id.desc()))
+                // Exactly one page: near names are a suggestion, not an endless list.
                 .limit(i64::from(query.limit.get()))
                 .select((CustomerRow::as_select(), typo_rank(text)))
         });

@@ -21,6 +21,7 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         search_text -> Text,
+        name_search -> Text,
     }
 }
 

@@ -217,7 +217,8 @@ async fn search_operators_are_leakproof_so_indexes_work_under_row_level_security
         "SELECT bool_and(proleakproof) AS ok FROM pg_proc
           WHERE oid IN ('pg_catalog.textlike(text, text)'::regprocedure,
                         'similarity_op(text, text)'::regprocedure,
-                        'similarity_dist(text, text)'::regprocedure)",
+                        'similarity_dist(text, text)'::regprocedure,
+                        'word_similarity_op(text, text)'::regprocedure)",
     )
     .get_result(&mut conn)
     .await
