@@ -54,7 +54,11 @@ echo "company of $N customers; wrk -t2 -c$CONNECTIONS -d$DURATION; service, Post
 run "list page (limit 20)" "/api/customers?limit=20"
 run "deep keyset page (N/2)" "/api/customers?limit=20&cursor=$DEEP"
 run "filtered list" "/api/customers?limit=20&status=active&tags=vip"
-run "search (selective)" "/api/customers/search?q=lovelace%20123456"
-run "search (typo in name)" "/api/customers/search?q=dijkstar%20777"
-run "search (phone fragment)" "/api/customers/search?q=4567891"
+# Seeded names are "<first> <last> <i>"; i = 123200 is "Ada Lovelace 123200",
+# ada.lovelace123200@example.com, +1 663 5620800.
+run "search: name fragment" "/api/customers/search?q=lovelace%20123200"
+run "search: email fragment" "/api/customers/search?q=lovelace123200%40"
+run "search: phone fragment" "/api/customers/search?q=5620800"
+run "search: typo in a name" "/api/customers/search?q=lovelase%20123200"
+run "search: common word (50k hits)" "/api/customers/search?q=lovelace"
 echo "peak RSS of the service: $(awk '/VmHWM/ {print $2, $3}' /proc/$SERVER/status)"
