@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 use actix_cors::Cors;
 use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
-use actix_web::http::header::{self, HeaderValue};
-use actix_web::middleware::{from_fn, Compress, DefaultHeaders, Next};
+use actix_web::http::header;
+use actix_web::middleware::{from_fn, Compress, Next};
 use actix_web::{web, App, HttpResponse, HttpServer};
 use anyhow::Context;
 use crm_domain::{
@@ -30,6 +30,7 @@ use crate::extract::{path_config, query_config, BodyLimit};
 use crate::openapi::ApiDoc;
 use crate::request_id::{request_id_middleware, REQUEST_ID_HEADER};
 use crate::routes::{customers, health, history, interactions, notes, segments, stats};
+use crate::security_headers::{security_headers_middleware, Hsts};
 
 /// How long a Redis call may take before it counts as down.
 const REDIS_TIMEOUT: Duration = Duration::from_millis(250);
@@ -48,6 +49,7 @@ pub struct AppState {
     body_limit: usize,
     cors_origins: Vec<String>,
     request_timeout: Duration,
+    hsts: Hsts,
 }
 
 impl AppState {
@@ -116,6 +118,7 @@ impl AppState {
             body_limit: config.body_limit_bytes,
             cors_origins: config.cors_origins.clone(),
             request_timeout: config.request_timeout,
+            hsts: Hsts::new(config.hsts_max_age_seconds),
         })
     }
 
@@ -199,25 +202,16 @@ pub fn build_app(
 > {
     let cors = state.cors();
     let timeout = RequestTimeout(state.request_timeout);
+    let hsts = state.hsts.clone();
     App::new()
         .app_data(web::Data::new(timeout))
+        .app_data(web::Data::new(hsts))
         .configure(|cfg| state.configure(cfg))
         .default_service(web::to(not_found))
         .wrap(from_fn(timeout_middleware))
         .wrap(cors)
         .wrap(Compress::default())
-        .wrap(
-            DefaultHeaders::new()
-                .add((
-                    header::X_CONTENT_TYPE_OPTIONS,
-                    HeaderValue::from_static("nosniff"),
-                ))
-                .add((header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
-                .add((
-                    header::REFERRER_POLICY,
-                    HeaderValue::from_static("no-referrer"),
-                )),
-        )
+        .wrap(from_fn(security_headers_middleware))
         .wrap(from_fn(request_id_middleware))
 }
 

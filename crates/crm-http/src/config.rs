@@ -70,6 +70,9 @@ pub struct Config {
     pub body_limit_bytes: usize,
     /// `REQUEST_TIMEOUT_SECONDS`: how long one request may take in the service, default 30.
     pub request_timeout: Duration,
+    /// `HSTS_MAX_AGE_SECONDS`: when set, responses carry `Strict-Transport-Security` (set it
+    /// when the service is only reached over HTTPS).
+    pub hsts_max_age_seconds: Option<u64>,
 }
 
 /// Default database.
@@ -233,6 +236,15 @@ impl Config {
                 |n| (1..=600).contains(n),
                 "a number of seconds from 1 to 600",
             )?),
+            hsts_max_age_seconds: match src.opt("HSTS_MAX_AGE_SECONDS") {
+                None => None,
+                Some(_) => Some(src.parsed(
+                    "HSTS_MAX_AGE_SECONDS",
+                    0,
+                    |n| *n <= 63_072_000,
+                    "a number of seconds up to two years",
+                )?),
+            },
         })
     }
 }
@@ -288,6 +300,7 @@ mod tests {
             ("DATABASE_POOL_SIZE", "0"),
             ("JWT_LEEWAY_SECONDS", "soon"),
             ("REQUEST_TIMEOUT_SECONDS", "0"),
+            ("HSTS_MAX_AGE_SECONDS", "forever"),
         ];
         for (var, value) in cases {
             let err = load(&[("JWT_SECRET", SECRET), (var, value)]).unwrap_err();

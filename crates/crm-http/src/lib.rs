@@ -14,6 +14,7 @@ pub mod extract;
 pub mod openapi;
 pub mod request_id;
 pub mod routes;
+pub mod security_headers;
 pub mod telemetry;
 
 pub use app::{build_app, AppState, Application};

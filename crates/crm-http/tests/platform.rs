@@ -47,12 +47,37 @@ async fn request_ids_are_echoed_or_generated() {
 #[tokio::test]
 async fn security_headers_are_on_every_response() {
     let app = TestApp::spawn().await;
-    for path in ["/health", "/api/customers", "/nope"] {
+    for path in ["/health", "/api/customers", "/nope", "/api/openapi.json"] {
         let res = app.client.get(app.url(path)).send().await.unwrap();
         assert_eq!(res.headers()["x-content-type-options"], "nosniff", "{path}");
         assert_eq!(res.headers()["x-frame-options"], "DENY", "{path}");
-        assert!(res.headers().contains_key("referrer-policy"), "{path}");
+        assert_eq!(res.headers()["referrer-policy"], "no-referrer", "{path}");
+        assert!(res.headers().contains_key("permissions-policy"), "{path}");
+        let csp = res.headers()["content-security-policy"].to_str().unwrap();
+        assert!(csp.starts_with("default-src 'none'"), "{path}: {csp}");
+        assert!(
+            !csp.contains("script-src"),
+            "{path}: the API allows no scripts"
+        );
+        assert!(
+            !res.headers().contains_key("strict-transport-security"),
+            "HSTS is opt-in"
+        );
     }
+    // The docs page may run its own scripts, and nothing from elsewhere.
+    let docs = app.client.get(app.url("/api/docs/")).send().await.unwrap();
+    let csp = docs.headers()["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("http"),
+        "{csp}"
+    );
+
+    let https = TestApp::builder().with_hsts(31_536_000).start().await;
+    let res = https.client.get(https.url("/health")).send().await.unwrap();
+    assert_eq!(
+        res.headers()["strict-transport-security"],
+        "max-age=31536000; includeSubDomains"
+    );
 }
 
 #[tokio::test]

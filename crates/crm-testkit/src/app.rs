@@ -38,6 +38,12 @@ impl TestAppBuilder {
         self
     }
 
+    /// Sends `Strict-Transport-Security` with this max-age.
+    pub fn with_hsts(mut self, max_age: u64) -> Self {
+        self.config.hsts_max_age_seconds = Some(max_age);
+        self
+    }
+
     /// Uses Redis at `url`.
     pub fn with_redis(mut self, url: &str) -> Self {
         self.config.redis_url = Some(url.to_owned());
@@ -85,6 +91,7 @@ impl TestApp {
             log_format: LogFormat::Pretty,
             body_limit_bytes: 1024 * 1024,
             request_timeout: std::time::Duration::from_secs(30),
+            hsts_max_age_seconds: None,
         }
     }
 
