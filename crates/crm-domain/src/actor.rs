@@ -59,23 +59,46 @@ impl FromStr for Role {
     }
 }
 
+/// Where a request came from, for the audit trail.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Origin {
+    /// The request id (from `X-Request-Id` or generated).
+    pub request_id: Option<String>,
+    /// The client's IP address.
+    pub client_ip: Option<String>,
+}
+
 /// The authenticated caller of a use case. Every service method takes one, and every port
 /// method that touches tenant data takes its company.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor {
     user: UserId,
     company: CompanyId,
     role: Role,
+    origin: Option<std::sync::Arc<Origin>>,
 }
 
 impl Actor {
     /// An actor acting for `company` with `role`.
-    pub const fn new(user: UserId, company: CompanyId, role: Role) -> Self {
+    pub fn new(user: UserId, company: CompanyId, role: Role) -> Self {
         Self {
             user,
             company,
             role,
+            origin: None,
         }
+    }
+
+    /// The same actor, known to act through the request `origin`.
+    #[must_use]
+    pub fn with_origin(mut self, origin: Origin) -> Self {
+        self.origin = Some(std::sync::Arc::new(origin));
+        self
+    }
+
+    /// Where the actor's request came from, when known.
+    pub fn origin(&self) -> Option<&Origin> {
+        self.origin.as_deref()
     }
 
     /// The acting user.

@@ -12,7 +12,7 @@ use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use crate::actor::Actor;
+use crate::actor::{Actor, Origin, Role};
 use crate::customer::{Customer, Tag};
 use crate::ids::{CompanyId, CustomerId, UserId};
 use crate::interaction::Interaction;
@@ -179,6 +179,21 @@ impl DomainEvent {
         }
     }
 
+    /// Whether the audit trail records this event (sensitive operations: customer create,
+    /// update and delete, tag changes, note and interaction deletes).
+    pub fn audited(&self) -> bool {
+        matches!(
+            self,
+            DomainEvent::CustomerCreated(_)
+                | DomainEvent::CustomerUpdated { .. }
+                | DomainEvent::CustomerDeleted(_)
+                | DomainEvent::TagsAdded { .. }
+                | DomainEvent::TagsRemoved { .. }
+                | DomainEvent::NoteDeleted(_)
+                | DomainEvent::InteractionDeleted(_)
+        )
+    }
+
     /// Whether the customer's history keeps this event. A deleted customer has no history.
     pub fn kept_in_history(&self) -> bool {
         !matches!(self, DomainEvent::CustomerDeleted(_))
@@ -216,6 +231,10 @@ pub struct EventEnvelope {
     pub customer_id: CustomerId,
     /// Who caused it.
     pub actor: UserId,
+    /// Their role then.
+    pub actor_role: Role,
+    /// Where their request came from, when known.
+    pub origin: Option<Origin>,
     /// When.
     pub occurred_at: DateTime<Utc>,
     /// What happened.
@@ -230,6 +249,8 @@ impl EventEnvelope {
             company_id: actor.company(),
             customer_id: event.customer_id(),
             actor: actor.user(),
+            actor_role: actor.role(),
+            origin: actor.origin().cloned(),
             occurred_at,
             event,
         }

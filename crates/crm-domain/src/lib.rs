@@ -19,6 +19,7 @@
 //! ```
 
 pub mod actor;
+pub mod audit;
 pub mod clock;
 pub mod customer;
 mod enums;
@@ -34,7 +35,8 @@ mod retry;
 pub mod segment;
 pub mod stats;
 
-pub use actor::{Actor, Role};
+pub use actor::{Actor, Origin, Role};
+pub use audit::{AuditEntry, AuditQuery, AuditRepository, AuditService};
 pub use customer::{
     CreateCustomer, Customer, CustomerChanges, CustomerFilter, CustomerQuery, CustomerRepository,
     CustomerService, CustomerSort, CustomerSortField, CustomerStatus, CustomerType, Email,
@@ -60,6 +62,8 @@ pub use stats::{
     ScheduledItem, StatsRepository, StatsService, UserPerformance,
 };
 
+#[cfg(any(test, feature = "mocks"))]
+pub use audit::MockAuditRepository;
 #[cfg(any(test, feature = "mocks"))]
 pub use customer::MockCustomerRepository;
 #[cfg(any(test, feature = "mocks"))]

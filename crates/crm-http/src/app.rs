@@ -12,12 +12,13 @@ use actix_web::middleware::{from_fn, Compress, Next};
 use actix_web::{web, App, HttpResponse, HttpServer};
 use anyhow::Context;
 use crm_domain::{
-    CustomerService, EventPublisher, HealthProbe, HistoryService, InteractionService, NoteService,
-    SegmentService, StatsService,
+    AuditService, CustomerService, EventPublisher, HealthProbe, HistoryService, InteractionService,
+    NoteService, SegmentService, StatsService,
 };
 use crm_postgres::{
-    Database, PgCustomerRepository, PgHistoryRepository, PgInteractionRepository, PgNoteRepository,
-    PgSegmentRepository, PgStatsRepository, PoolSettings,
+    Database, PgAuditRepository, PgCustomerRepository, PgHistoryRepository,
+    PgInteractionRepository, PgNoteRepository, PgSegmentRepository, PgStatsRepository,
+    PoolSettings,
 };
 use crm_redis::{InProcessEventPublisher, RedisClient, RedisEventPublisher};
 use utoipa::OpenApi;
@@ -29,7 +30,7 @@ use crate::error::ApiError;
 use crate::extract::{path_config, query_config, BodyLimit};
 use crate::openapi::ApiDoc;
 use crate::request_id::{request_id_middleware, REQUEST_ID_HEADER};
-use crate::routes::{customers, health, history, interactions, notes, segments, stats};
+use crate::routes::{audit, customers, health, history, interactions, notes, segments, stats};
 use crate::security_headers::{security_headers_middleware, Hsts};
 
 /// How long a Redis call may take before it counts as down.
@@ -44,6 +45,7 @@ pub struct AppState {
     history: HistoryService,
     segments: SegmentService,
     stats: StatsService,
+    audit: AuditService,
     verifier: JwtVerifier,
     health: health::HealthChecks,
     body_limit: usize,
@@ -98,6 +100,7 @@ impl AppState {
             Arc::new(PgSegmentRepository::new(database.clone())),
             customer_repo.clone(),
         );
+        let audit = AuditService::new(Arc::new(PgAuditRepository::new(database.clone())));
         let stats = StatsService::new(
             Arc::new(PgStatsRepository::new(database.clone())),
             customer_repo,
@@ -109,6 +112,7 @@ impl AppState {
             history,
             segments,
             stats,
+            audit,
             verifier: JwtVerifier::new(&config.jwt),
             health: health::HealthChecks {
                 database: Arc::new(database),
@@ -130,6 +134,7 @@ impl AppState {
             .app_data(web::Data::new(self.history.clone()))
             .app_data(web::Data::new(self.segments.clone()))
             .app_data(web::Data::new(self.stats.clone()))
+            .app_data(web::Data::new(self.audit.clone()))
             .app_data(web::Data::new(self.verifier.clone()))
             .app_data(web::Data::new(self.health.clone()))
             .app_data(web::PayloadConfig::new(self.body_limit))
@@ -143,6 +148,7 @@ impl AppState {
             .configure(history::configure)
             .configure(segments::configure)
             .configure(stats::configure)
+            .configure(audit::configure)
             .service(web::redirect("/api/docs", "/api/docs/"))
             .service(
                 SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", ApiDoc::openapi()),
@@ -208,6 +214,7 @@ pub fn build_app(
         .app_data(web::Data::new(hsts))
         .configure(|cfg| state.configure(cfg))
         .default_service(web::to(not_found))
+        .wrap(from_fn(audit::audit_denied_middleware))
         .wrap(from_fn(timeout_middleware))
         .wrap(cors)
         .wrap(Compress::default())

@@ -6,15 +6,16 @@ use std::future::{ready, Ready};
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
-use actix_web::{web, FromRequest, HttpRequest};
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use chrono::Utc;
-use crm_domain::{Actor, CompanyId, Role, UserId};
+use crm_domain::{Actor, CompanyId, Origin, Role, UserId};
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::config::JwtConfig;
 use crate::error::ApiError;
+use crate::request_id::RequestId;
 
 /// The claims we read and write.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -164,7 +165,7 @@ impl TokenIssuer {
 }
 
 /// The authenticated caller; extracting it from a request enforces authentication.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Authenticated(pub Actor);
 
 fn authenticate(req: &HttpRequest) -> Result<Actor, ApiError> {
@@ -189,12 +190,26 @@ fn authenticate(req: &HttpRequest) -> Result<Actor, ApiError> {
     verifier.verify(token)
 }
 
+/// The actor known to a request, left in its extensions for the audit of denied attempts.
+#[derive(Debug, Clone)]
+pub struct RequestActor(pub Actor);
+
 impl FromRequest for Authenticated {
     type Error = ApiError;
     type Future = Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(authenticate(req).map(Authenticated))
+        let actor = authenticate(req).map(|actor| {
+            let origin = Origin {
+                request_id: req.extensions().get::<RequestId>().map(|r| r.0.clone()),
+                client_ip: req.peer_addr().map(|a| a.ip().to_string()),
+            };
+            actor.with_origin(origin)
+        });
+        if let Ok(actor) = &actor {
+            req.extensions_mut().insert(RequestActor(actor.clone()));
+        }
+        ready(actor.map(Authenticated))
     }
 }
 

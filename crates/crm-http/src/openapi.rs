@@ -6,7 +6,7 @@ use utoipa::{Modify, OpenApi};
 #[allow(clippy::wildcard_imports)] // This file registers every DTO.
 use crate::dto::*;
 use crate::error::{responses, Problem, ProblemField};
-use crate::routes::{customers, health, history, interactions, notes, segments, stats};
+use crate::routes::{audit, customers, health, history, interactions, notes, segments, stats};
 
 /// The whole API.
 #[derive(OpenApi)]
@@ -38,6 +38,7 @@ use crate::routes::{customers, health, history, interactions, notes, segments, s
         stats::dashboard,
         stats::performance,
         stats::customer_activity,
+        audit::audit_trail,
         notes::list_notes,
         notes::create_note,
         notes::get_note,
@@ -91,6 +92,8 @@ use crate::routes::{customers, health, history, interactions, notes, segments, s
         crm_domain::CustomerActivity,
         crm_domain::stats::TagCountSchema,
         stats::PerformanceReport,
+        crm_domain::AuditEntry,
+        audit::AuditPage,
         CreateCustomerRequest,
         UpdateCustomerRequest,
         Problem,
@@ -120,6 +123,7 @@ use crate::routes::{customers, health, history, interactions, notes, segments, s
         (name = "tags", description = "Tags and their counts"),
         (name = "segments", description = "Saved customer filters with live members"),
         (name = "stats", description = "Analytics and reports"),
+        (name = "audit", description = "The audit trail (admins)"),
         (name = "health", description = "Probes; no authentication"),
     )
 )]

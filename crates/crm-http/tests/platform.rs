@@ -204,6 +204,7 @@ async fn openapi_describes_every_route_and_docs_work_offline() {
         ("/api/stats/dashboard", vec!["get"]),
         ("/api/stats/performance", vec!["get"]),
         ("/api/stats/customers/{id}/activity", vec!["get"]),
+        ("/api/audit", vec!["get"]),
         ("/health", vec!["get"]),
         ("/health/live", vec!["get"]),
         ("/health/ready", vec!["get"]),

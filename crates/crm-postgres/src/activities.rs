@@ -57,6 +57,7 @@ where
             let touched = work(conn).await? == 1;
             if touched {
                 record(conn, &events).await?;
+                crate::audit::record(conn, &events).await?;
             }
             Ok(touched)
         }

@@ -11,6 +11,7 @@
 //!   its events (the customer's history, `crm.activities`) in one transaction.
 
 mod activities;
+mod audit;
 mod customers;
 mod database;
 mod errors;
@@ -23,6 +24,7 @@ mod segments;
 mod stats;
 
 pub use activities::PgHistoryRepository;
+pub use audit::PgAuditRepository;
 pub use customers::PgCustomerRepository;
 pub use database::{Database, PoolSettings, TENANT_ROLE};
 pub use errors::map_diesel_error;

@@ -98,11 +98,28 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    crm.audit_log (id) {
+        id -> Uuid,
+        company_id -> Uuid,
+        occurred_at -> Timestamptz,
+        actor -> Uuid,
+        role -> Text,
+        action -> Text,
+        entity_type -> Text,
+        entity_id -> Nullable<Uuid>,
+        changes -> Jsonb,
+        request_id -> Nullable<Text>,
+        client_ip -> Nullable<Text>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     customers,
     customer_notes,
     customer_interactions,
     activities,
     tag_counts,
-    segments
+    segments,
+    audit_log
 );

@@ -385,15 +385,16 @@ mod tests {
     async fn create_stores_the_customer_and_its_event_together() {
         let a = actor(Role::User);
         let mut repo = MockCustomerRepository::new();
+        let expected = a.clone();
         repo.expect_insert()
             .withf(move |company, customer, events| {
-                *company == a.company()
-                    && customer.company_id == a.company()
-                    && customer.created_by == a.user()
+                *company == expected.company()
+                    && customer.company_id == expected.company()
+                    && customer.created_by == expected.user()
                     && events.len() == 1
                     && events[0].event.type_name() == "customer.created"
                     && events[0].customer_id == customer.id
-                    && events[0].actor == a.user()
+                    && events[0].actor == expected.user()
             })
             .times(1)
             .returning(|_, _, _| Ok(()));

@@ -61,7 +61,7 @@ pub struct PageInfo {
 macro_rules! page_type {
     ($(#[$meta:meta])* $name:ident of $item:ty) => {
         $(#[$meta])*
-        #[derive(Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+        #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
         #[serde(rename_all = "camelCase")]
         pub struct $name {
             /// The items of this page.

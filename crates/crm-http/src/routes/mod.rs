@@ -5,6 +5,7 @@ use actix_web::HttpResponse;
 
 use crate::error::ApiError;
 
+pub mod audit;
 pub mod customers;
 pub mod health;
 pub mod history;
