@@ -11,7 +11,7 @@ use crate::dto::{
     CreateCustomerRequest, CustomerPage, CustomerResponse, ListCustomersParams,
     SearchCustomersParams, TagPage, TagsRequest, UpdateCustomerRequest, WindowParams,
 };
-use crate::error::{responses, ApiError};
+use crate::error::{problem_sets, ApiError};
 use crate::extract::JsonBody;
 
 /// Registers the customer routes.
@@ -119,10 +119,7 @@ impl SearchCustomersParams {
     params(ListCustomersParams),
     responses(
         (status = 200, description = "A page of customers", body = CustomerPage),
-        (status = 400, response = responses::BadRequest),
-        (status = 401, response = responses::Unauthorized),
-        (status = 422, response = responses::Unprocessable),
-        (status = 503, response = responses::Unavailable),
+        problem_sets::QueryErrors,
     ),
     security(("bearer" = []))
 )]
@@ -146,13 +143,7 @@ pub async fn list_customers(
     responses(
         (status = 201, description = "Created", body = CustomerResponse,
             headers(("Location" = String, description = "URL of the new customer"))),
-        (status = 400, response = responses::BadRequest),
-        (status = 401, response = responses::Unauthorized),
-        (status = 409, response = responses::Conflict),
-        (status = 413, response = responses::PayloadTooLarge),
-        (status = 415, response = responses::UnsupportedMediaType),
-        (status = 422, response = responses::Unprocessable),
-        (status = 503, response = responses::Unavailable),
+        problem_sets::CreateErrors,
     ),
     security(("bearer" = []))
 )]
@@ -177,10 +168,7 @@ pub async fn create_customer(
     params(("id" = Uuid, Path, description = "Customer id")),
     responses(
         (status = 200, description = "The customer", body = CustomerResponse),
-        (status = 400, response = responses::BadRequest),
-        (status = 401, response = responses::Unauthorized),
-        (status = 404, response = responses::NotFound),
-        (status = 503, response = responses::Unavailable),
+        problem_sets::ReadErrors,
     ),
     security(("bearer" = []))
 )]
@@ -203,15 +191,7 @@ pub async fn get_customer(
     request_body = UpdateCustomerRequest,
     responses(
         (status = 200, description = "The customer after the change", body = CustomerResponse),
-        (status = 400, response = responses::BadRequest),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
-        (status = 404, response = responses::NotFound),
-        (status = 409, response = responses::Conflict),
-        (status = 413, response = responses::PayloadTooLarge),
-        (status = 415, response = responses::UnsupportedMediaType),
-        (status = 422, response = responses::Unprocessable),
-        (status = 503, response = responses::Unavailable),
+        problem_sets::ChangeErrors,
     ),
     security(("bearer" = []))
 )]
@@ -235,11 +215,7 @@ pub async fn update_customer(
     params(("id" = Uuid, Path, description = "Customer id")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 400, response = responses::BadRequest),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
-        (status = 404, response = responses::NotFound),
-        (status = 503, response = responses::Unavailable),
+        problem_sets::DeleteErrors,
     ),
     security(("bearer" = []))
 )]
@@ -262,10 +238,7 @@ pub async fn delete_customer(
     params(SearchCustomersParams),
     responses(
         (status = 200, description = "Matches, best first", body = CustomerPage),
-        (status = 400, response = responses::BadRequest),
-        (status = 401, response = responses::Unauthorized),
-        (status = 422, response = responses::Unprocessable),
-        (status = 503, response = responses::Unavailable),
+        problem_sets::QueryErrors,
     ),
     security(("bearer" = []))
 )]
@@ -288,9 +261,7 @@ pub async fn search_customers(
     params(WindowParams),
     responses(
         (status = 200, description = "Tags with counts", body = TagPage),
-        (status = 400, response = responses::BadRequest),
-        (status = 401, response = responses::Unauthorized),
-        (status = 503, response = responses::Unavailable),
+        problem_sets::ListErrors,
     ),
     security(("bearer" = []))
 )]
@@ -320,15 +291,7 @@ pub async fn list_tags(
     request_body = TagsRequest,
     responses(
         (status = 200, description = "The customer with its tags", body = CustomerResponse),
-        (status = 400, response = responses::BadRequest),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
-        (status = 404, response = responses::NotFound),
-        (status = 409, response = responses::Conflict),
-        (status = 413, response = responses::PayloadTooLarge),
-        (status = 415, response = responses::UnsupportedMediaType),
-        (status = 422, response = responses::Unprocessable),
-        (status = 503, response = responses::Unavailable),
+        problem_sets::ChangeErrors,
     ),
     security(("bearer" = []))
 )]
@@ -354,15 +317,7 @@ pub async fn add_tags(
     request_body = TagsRequest,
     responses(
         (status = 200, description = "The customer with its tags", body = CustomerResponse),
-        (status = 400, response = responses::BadRequest),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
-        (status = 404, response = responses::NotFound),
-        (status = 409, response = responses::Conflict),
-        (status = 413, response = responses::PayloadTooLarge),
-        (status = 415, response = responses::UnsupportedMediaType),
-        (status = 422, response = responses::Unprocessable),
-        (status = 503, response = responses::Unavailable),
+        problem_sets::ChangeErrors,
     ),
     security(("bearer" = []))
 )]

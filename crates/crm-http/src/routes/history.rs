@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::params::ParamErrors;
 use crate::auth::Authenticated;
 use crate::dto::{HistoryPage, WindowParams};
-use crate::error::{responses, ApiError};
+use crate::error::{problem_sets, ApiError};
 
 /// Registers the history route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -27,10 +27,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     params(("id" = Uuid, Path, description = "Customer id"), WindowParams),
     responses(
         (status = 200, description = "A page of the timeline", body = HistoryPage),
-        (status = 400, response = responses::BadRequest),
-        (status = 401, response = responses::Unauthorized),
-        (status = 404, response = responses::NotFound),
-        (status = 503, response = responses::Unavailable),
+        problem_sets::ReadErrors,
     ),
     security(("bearer" = []))
 )]

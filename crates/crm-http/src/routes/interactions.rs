@@ -11,7 +11,7 @@ use crate::dto::{
     CompleteInteractionRequest, CreateInteractionRequest, InteractionPage, InteractionResponse,
     ListInteractionsParams, UpdateInteractionRequest,
 };
-use crate::error::{responses, ApiError};
+use crate::error::{problem_sets, ApiError};
 use crate::extract::{JsonBody, OptionalJsonBody};
 
 /// Registers the interaction routes.
@@ -63,10 +63,7 @@ impl ListInteractionsParams {
     params(("id" = Uuid, Path, description = "Customer id"), ListInteractionsParams),
     responses(
         (status = 200, description = "A page of interactions", body = InteractionPage),
-        (status = 400, response = responses::BadRequest),
-        (status = 401, response = responses::Unauthorized),
-        (status = 404, response = responses::NotFound),
-        (status = 503, response = responses::Unavailable),
+        problem_sets::ReadErrors,
     ),
     security(("bearer" = []))
 )]
@@ -92,13 +89,7 @@ pub async fn list_interactions(
     responses(
         (status = 201, description = "Created", body = InteractionResponse,
             headers(("Location" = String, description = "URL of the new interaction"))),
-        (status = 400, response = responses::BadRequest),
-        (status = 401, response = responses::Unauthorized),
-        (status = 404, response = responses::NotFound),
-        (status = 413, response = responses::PayloadTooLarge),
-        (status = 415, response = responses::UnsupportedMediaType),
-        (status = 422, response = responses::Unprocessable),
-        (status = 503, response = responses::Unavailable),
+        problem_sets::ChildCreateErrors,
     ),
     security(("bearer" = []))
 )]
@@ -132,10 +123,7 @@ pub async fn create_interaction(
     ),
     responses(
         (status = 200, description = "The interaction", body = InteractionResponse),
-        (status = 400, response = responses::BadRequest),
-        (status = 401, response = responses::Unauthorized),
-        (status = 404, response = responses::NotFound),
-        (status = 503, response = responses::Unavailable),
+        problem_sets::ReadErrors,
     ),
     security(("bearer" = []))
 )]
@@ -163,15 +151,7 @@ pub async fn get_interaction(
     request_body = UpdateInteractionRequest,
     responses(
         (status = 200, description = "The interaction after the change", body = InteractionResponse),
-        (status = 400, response = responses::BadRequest),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
-        (status = 404, response = responses::NotFound),
-        (status = 409, response = responses::Conflict),
-        (status = 413, response = responses::PayloadTooLarge),
-        (status = 415, response = responses::UnsupportedMediaType),
-        (status = 422, response = responses::Unprocessable),
-        (status = 503, response = responses::Unavailable),
+        problem_sets::ChangeErrors,
     ),
     security(("bearer" = []))
 )]
@@ -201,15 +181,7 @@ pub async fn update_interaction(
     request_body(content = Option<CompleteInteractionRequest>, description = "Optional outcome and duration"),
     responses(
         (status = 200, description = "The completed interaction", body = InteractionResponse),
-        (status = 400, response = responses::BadRequest),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
-        (status = 404, response = responses::NotFound),
-        (status = 409, response = responses::Conflict),
-        (status = 413, response = responses::PayloadTooLarge),
-        (status = 415, response = responses::UnsupportedMediaType),
-        (status = 422, response = responses::Unprocessable),
-        (status = 503, response = responses::Unavailable),
+        problem_sets::ChangeErrors,
     ),
     security(("bearer" = []))
 )]
@@ -238,11 +210,7 @@ pub async fn complete_interaction(
     ),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 400, response = responses::BadRequest),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
-        (status = 404, response = responses::NotFound),
-        (status = 503, response = responses::Unavailable),
+        problem_sets::DeleteErrors,
     ),
     security(("bearer" = []))
 )]

@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::params::ParamErrors;
 use crate::auth::Authenticated;
 use crate::dto::{CreateNoteRequest, NotePage, NoteResponse, UpdateNoteRequest, WindowParams};
-use crate::error::{responses, ApiError};
+use crate::error::{problem_sets, ApiError};
 use crate::extract::JsonBody;
 
 /// Registers the note routes.
@@ -41,10 +41,7 @@ fn ids(path: web::Path<(Uuid, Uuid)>) -> (CustomerId, NoteId) {
     params(("id" = Uuid, Path, description = "Customer id"), WindowParams),
     responses(
         (status = 200, description = "A page of notes", body = NotePage),
-        (status = 400, response = responses::BadRequest),
-        (status = 401, response = responses::Unauthorized),
-        (status = 404, response = responses::NotFound),
-        (status = 503, response = responses::Unavailable),
+        problem_sets::ReadErrors,
     ),
     security(("bearer" = []))
 )]
@@ -74,13 +71,7 @@ pub async fn list_notes(
     responses(
         (status = 201, description = "Created", body = NoteResponse,
             headers(("Location" = String, description = "URL of the new note"))),
-        (status = 400, response = responses::BadRequest),
-        (status = 401, response = responses::Unauthorized),
-        (status = 404, response = responses::NotFound),
-        (status = 413, response = responses::PayloadTooLarge),
-        (status = 415, response = responses::UnsupportedMediaType),
-        (status = 422, response = responses::Unprocessable),
-        (status = 503, response = responses::Unavailable),
+        problem_sets::ChildCreateErrors,
     ),
     security(("bearer" = []))
 )]
@@ -111,10 +102,7 @@ pub async fn create_note(
     ),
     responses(
         (status = 200, description = "The note", body = NoteResponse),
-        (status = 400, response = responses::BadRequest),
-        (status = 401, response = responses::Unauthorized),
-        (status = 404, response = responses::NotFound),
-        (status = 503, response = responses::Unavailable),
+        problem_sets::ReadErrors,
     ),
     security(("bearer" = []))
 )]
@@ -143,15 +131,7 @@ pub async fn get_note(
     request_body = UpdateNoteRequest,
     responses(
         (status = 200, description = "The note after the change", body = NoteResponse),
-        (status = 400, response = responses::BadRequest),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
-        (status = 404, response = responses::NotFound),
-        (status = 409, response = responses::Conflict),
-        (status = 413, response = responses::PayloadTooLarge),
-        (status = 415, response = responses::UnsupportedMediaType),
-        (status = 422, response = responses::Unprocessable),
-        (status = 503, response = responses::Unavailable),
+        problem_sets::ChangeErrors,
     ),
     security(("bearer" = []))
 )]
@@ -180,11 +160,7 @@ pub async fn update_note(
     ),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 400, response = responses::BadRequest),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
-        (status = 404, response = responses::NotFound),
-        (status = 503, response = responses::Unavailable),
+        problem_sets::DeleteErrors,
     ),
     security(("bearer" = []))
 )]

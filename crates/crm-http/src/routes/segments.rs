@@ -11,7 +11,7 @@ use crate::dto::{
     CreateSegmentRequest, CustomerPage, SegmentMembersParams, SegmentPage, SegmentResponse,
     UpdateSegmentRequest, WindowParams,
 };
-use crate::error::{responses, ApiError};
+use crate::error::{problem_sets, ApiError};
 use crate::extract::JsonBody;
 
 /// Registers the segment routes.
@@ -44,9 +44,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     params(WindowParams),
     responses(
         (status = 200, description = "A page of segments", body = SegmentPage),
-        (status = 400, response = responses::BadRequest),
-        (status = 401, response = responses::Unauthorized),
-        (status = 503, response = responses::Unavailable),
+        problem_sets::ListErrors,
     ),
     security(("bearer" = []))
 )]
@@ -71,13 +69,7 @@ pub async fn list_segments(
     responses(
         (status = 201, description = "Created", body = SegmentResponse,
             headers(("Location" = String, description = "URL of the new segment"))),
-        (status = 400, response = responses::BadRequest),
-        (status = 401, response = responses::Unauthorized),
-        (status = 409, response = responses::Conflict),
-        (status = 413, response = responses::PayloadTooLarge),
-        (status = 415, response = responses::UnsupportedMediaType),
-        (status = 422, response = responses::Unprocessable),
-        (status = 503, response = responses::Unavailable),
+        problem_sets::CreateErrors,
     ),
     security(("bearer" = []))
 )]
@@ -102,10 +94,7 @@ pub async fn create_segment(
     params(("id" = Uuid, Path, description = "Segment id")),
     responses(
         (status = 200, description = "The segment", body = SegmentResponse),
-        (status = 400, response = responses::BadRequest),
-        (status = 401, response = responses::Unauthorized),
-        (status = 404, response = responses::NotFound),
-        (status = 503, response = responses::Unavailable),
+        problem_sets::ReadErrors,
     ),
     security(("bearer" = []))
 )]
@@ -128,15 +117,7 @@ pub async fn get_segment(
     request_body = UpdateSegmentRequest,
     responses(
         (status = 200, description = "The segment after the change", body = SegmentResponse),
-        (status = 400, response = responses::BadRequest),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
-        (status = 404, response = responses::NotFound),
-        (status = 409, response = responses::Conflict),
-        (status = 413, response = responses::PayloadTooLarge),
-        (status = 415, response = responses::UnsupportedMediaType),
-        (status = 422, response = responses::Unprocessable),
-        (status = 503, response = responses::Unavailable),
+        problem_sets::ChangeErrors,
     ),
     security(("bearer" = []))
 )]
@@ -160,11 +141,7 @@ pub async fn update_segment(
     params(("id" = Uuid, Path, description = "Segment id")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 400, response = responses::BadRequest),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
-        (status = 404, response = responses::NotFound),
-        (status = 503, response = responses::Unavailable),
+        problem_sets::DeleteErrors,
     ),
     security(("bearer" = []))
 )]
@@ -186,10 +163,7 @@ pub async fn delete_segment(
     params(("id" = Uuid, Path, description = "Segment id"), SegmentMembersParams),
     responses(
         (status = 200, description = "A page of members", body = CustomerPage),
-        (status = 400, response = responses::BadRequest),
-        (status = 401, response = responses::Unauthorized),
-        (status = 404, response = responses::NotFound),
-        (status = 503, response = responses::Unavailable),
+        problem_sets::ReadErrors,
     ),
     security(("bearer" = []))
 )]

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::params::{parse_time, ParamErrors};
 use crate::auth::Authenticated;
-use crate::error::{responses, ApiError};
+use crate::error::{problem_sets, responses, ApiError};
 
 /// Registers the analytics routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -102,9 +102,7 @@ pub async fn company_stats(
     params(DashboardParams),
     responses(
         (status = 200, description = "The dashboard", body = Dashboard),
-        (status = 400, response = responses::BadRequest),
-        (status = 401, response = responses::Unauthorized),
-        (status = 503, response = responses::Unavailable),
+        problem_sets::ListErrors,
     ),
     security(("bearer" = []))
 )]
@@ -142,10 +140,7 @@ pub async fn dashboard(
     params(PerformanceParams),
     responses(
         (status = 200, description = "The report", body = PerformanceReport),
-        (status = 400, response = responses::BadRequest),
-        (status = 401, response = responses::Unauthorized),
-        (status = 422, response = responses::Unprocessable),
-        (status = 503, response = responses::Unavailable),
+        problem_sets::QueryErrors,
     ),
     security(("bearer" = []))
 )]
@@ -174,10 +169,7 @@ pub async fn performance(
     params(("id" = Uuid, Path, description = "Customer id")),
     responses(
         (status = 200, description = "The activity", body = CustomerActivity),
-        (status = 400, response = responses::BadRequest),
-        (status = 401, response = responses::Unauthorized),
-        (status = 404, response = responses::NotFound),
-        (status = 503, response = responses::Unavailable),
+        problem_sets::ReadErrors,
     ),
     security(("bearer" = []))
 )]
