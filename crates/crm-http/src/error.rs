@@ -284,168 +284,91 @@ pub mod responses {
 }
 
 /// The problem answers routes share, one type per set, so each handler's OpenAPI annotation
-/// names its set (`responses((status = 200, ...), responses::ChangeErrors)`).
+/// names its set (`responses((status = 200, ...), problem_sets::ChangeErrors)`).
 pub mod problem_sets {
     use utoipa::IntoResponses;
 
     use super::responses;
 
-    #[doc = "Problems of a read addressing one resource (or its children)."]
-    #[derive(IntoResponses)]
-    #[allow(dead_code)]
-    pub enum ReadErrors {
-        #[doc = "BadRequest."]
-        #[response(status = 400)]
-        BadRequest(#[ref_response] responses::BadRequest),
-        #[doc = "Unauthorized."]
-        #[response(status = 401)]
-        Unauthorized(#[ref_response] responses::Unauthorized),
-        #[doc = "NotFound."]
-        #[response(status = 404)]
-        NotFound(#[ref_response] responses::NotFound),
-        #[doc = "Unavailable."]
-        #[response(status = 503)]
-        Unavailable(#[ref_response] responses::Unavailable),
+    /// Declares a set: one variant per problem, each referring to its response component.
+    macro_rules! problem_set {
+        ($(#[$meta:meta])* $name:ident { $($variant:ident = $status:literal),+ $(,)? }) => {
+            $(#[$meta])*
+            #[derive(IntoResponses)]
+            #[allow(dead_code, missing_docs)]
+            pub enum $name {
+                $(
+                    #[response(status = $status)]
+                    $variant(#[ref_response] responses::$variant),
+                )+
+            }
+        };
     }
 
-    #[doc = "Problems of a change to an existing resource."]
-    #[derive(IntoResponses)]
-    #[allow(dead_code)]
-    pub enum ChangeErrors {
-        #[doc = "BadRequest."]
-        #[response(status = 400)]
-        BadRequest(#[ref_response] responses::BadRequest),
-        #[doc = "Unauthorized."]
-        #[response(status = 401)]
-        Unauthorized(#[ref_response] responses::Unauthorized),
-        #[doc = "Forbidden."]
-        #[response(status = 403)]
-        Forbidden(#[ref_response] responses::Forbidden),
-        #[doc = "NotFound."]
-        #[response(status = 404)]
-        NotFound(#[ref_response] responses::NotFound),
-        #[doc = "Conflict."]
-        #[response(status = 409)]
-        Conflict(#[ref_response] responses::Conflict),
-        #[doc = "PayloadTooLarge."]
-        #[response(status = 413)]
-        PayloadTooLarge(#[ref_response] responses::PayloadTooLarge),
-        #[doc = "UnsupportedMediaType."]
-        #[response(status = 415)]
-        UnsupportedMediaType(#[ref_response] responses::UnsupportedMediaType),
-        #[doc = "Unprocessable."]
-        #[response(status = 422)]
-        Unprocessable(#[ref_response] responses::Unprocessable),
-        #[doc = "Unavailable."]
-        #[response(status = 503)]
-        Unavailable(#[ref_response] responses::Unavailable),
-    }
+    problem_set!(
+        /// Problems of a read addressing one resource (or its children).
+        ReadErrors { BadRequest = 400, Unauthorized = 401, NotFound = 404, Unavailable = 503 }
+    );
 
-    #[doc = "Problems of a delete."]
-    #[derive(IntoResponses)]
-    #[allow(dead_code)]
-    pub enum DeleteErrors {
-        #[doc = "BadRequest."]
-        #[response(status = 400)]
-        BadRequest(#[ref_response] responses::BadRequest),
-        #[doc = "Unauthorized."]
-        #[response(status = 401)]
-        Unauthorized(#[ref_response] responses::Unauthorized),
-        #[doc = "Forbidden."]
-        #[response(status = 403)]
-        Forbidden(#[ref_response] responses::Forbidden),
-        #[doc = "NotFound."]
-        #[response(status = 404)]
-        NotFound(#[ref_response] responses::NotFound),
-        #[doc = "Unavailable."]
-        #[response(status = 503)]
-        Unavailable(#[ref_response] responses::Unavailable),
-    }
+    problem_set!(
+        /// Problems of a change to an existing resource.
+        ChangeErrors {
+            BadRequest = 400,
+            Unauthorized = 401,
+            Forbidden = 403,
+            NotFound = 404,
+            Conflict = 409,
+            PayloadTooLarge = 413,
+            UnsupportedMediaType = 415,
+            Unprocessable = 422,
+            Unavailable = 503,
+        }
+    );
 
-    #[doc = "Problems of a filtered query."]
-    #[derive(IntoResponses)]
-    #[allow(dead_code)]
-    pub enum QueryErrors {
-        #[doc = "BadRequest."]
-        #[response(status = 400)]
-        BadRequest(#[ref_response] responses::BadRequest),
-        #[doc = "Unauthorized."]
-        #[response(status = 401)]
-        Unauthorized(#[ref_response] responses::Unauthorized),
-        #[doc = "Unprocessable."]
-        #[response(status = 422)]
-        Unprocessable(#[ref_response] responses::Unprocessable),
-        #[doc = "Unavailable."]
-        #[response(status = 503)]
-        Unavailable(#[ref_response] responses::Unavailable),
-    }
+    problem_set!(
+        /// Problems of a delete.
+        DeleteErrors {
+            BadRequest = 400,
+            Unauthorized = 401,
+            Forbidden = 403,
+            NotFound = 404,
+            Unavailable = 503,
+        }
+    );
 
-    #[doc = "Problems of a plain list."]
-    #[derive(IntoResponses)]
-    #[allow(dead_code)]
-    pub enum ListErrors {
-        #[doc = "BadRequest."]
-        #[response(status = 400)]
-        BadRequest(#[ref_response] responses::BadRequest),
-        #[doc = "Unauthorized."]
-        #[response(status = 401)]
-        Unauthorized(#[ref_response] responses::Unauthorized),
-        #[doc = "Unavailable."]
-        #[response(status = 503)]
-        Unavailable(#[ref_response] responses::Unavailable),
-    }
+    problem_set!(
+        /// Problems of a filtered query.
+        QueryErrors { BadRequest = 400, Unauthorized = 401, Unprocessable = 422, Unavailable = 503 }
+    );
 
-    #[doc = "Problems of creating a top-level resource."]
-    #[derive(IntoResponses)]
-    #[allow(dead_code)]
-    pub enum CreateErrors {
-        #[doc = "BadRequest."]
-        #[response(status = 400)]
-        BadRequest(#[ref_response] responses::BadRequest),
-        #[doc = "Unauthorized."]
-        #[response(status = 401)]
-        Unauthorized(#[ref_response] responses::Unauthorized),
-        #[doc = "Conflict."]
-        #[response(status = 409)]
-        Conflict(#[ref_response] responses::Conflict),
-        #[doc = "PayloadTooLarge."]
-        #[response(status = 413)]
-        PayloadTooLarge(#[ref_response] responses::PayloadTooLarge),
-        #[doc = "UnsupportedMediaType."]
-        #[response(status = 415)]
-        UnsupportedMediaType(#[ref_response] responses::UnsupportedMediaType),
-        #[doc = "Unprocessable."]
-        #[response(status = 422)]
-        Unprocessable(#[ref_response] responses::Unprocessable),
-        #[doc = "Unavailable."]
-        #[response(status = 503)]
-        Unavailable(#[ref_response] responses::Unavailable),
-    }
+    problem_set!(
+        /// Problems of a plain list.
+        ListErrors { BadRequest = 400, Unauthorized = 401, Unavailable = 503 }
+    );
 
-    #[doc = "Problems of creating a resource under a customer."]
-    #[derive(IntoResponses)]
-    #[allow(dead_code)]
-    pub enum ChildCreateErrors {
-        #[doc = "BadRequest."]
-        #[response(status = 400)]
-        BadRequest(#[ref_response] responses::BadRequest),
-        #[doc = "Unauthorized."]
-        #[response(status = 401)]
-        Unauthorized(#[ref_response] responses::Unauthorized),
-        #[doc = "NotFound."]
-        #[response(status = 404)]
-        NotFound(#[ref_response] responses::NotFound),
-        #[doc = "PayloadTooLarge."]
-        #[response(status = 413)]
-        PayloadTooLarge(#[ref_response] responses::PayloadTooLarge),
-        #[doc = "UnsupportedMediaType."]
-        #[response(status = 415)]
-        UnsupportedMediaType(#[ref_response] responses::UnsupportedMediaType),
-        #[doc = "Unprocessable."]
-        #[response(status = 422)]
-        Unprocessable(#[ref_response] responses::Unprocessable),
-        #[doc = "Unavailable."]
-        #[response(status = 503)]
-        Unavailable(#[ref_response] responses::Unavailable),
-    }
+    problem_set!(
+        /// Problems of creating a top-level resource.
+        CreateErrors {
+            BadRequest = 400,
+            Unauthorized = 401,
+            Conflict = 409,
+            PayloadTooLarge = 413,
+            UnsupportedMediaType = 415,
+            Unprocessable = 422,
+            Unavailable = 503,
+        }
+    );
+
+    problem_set!(
+        /// Problems of creating a resource under a customer.
+        ChildCreateErrors {
+            BadRequest = 400,
+            Unauthorized = 401,
+            NotFound = 404,
+            PayloadTooLarge = 413,
+            UnsupportedMediaType = 415,
+            Unprocessable = 422,
+            Unavailable = 503,
+        }
+    );
 }
