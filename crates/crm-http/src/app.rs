@@ -113,7 +113,7 @@ impl AppState {
             segments,
             stats,
             audit,
-            verifier: JwtVerifier::new(&config.jwt),
+            verifier: JwtVerifier::new(&config.jwt)?,
             health: health::HealthChecks {
                 database: Arc::new(database),
                 redis: redis.map(|r| Arc::new(r) as Arc<dyn HealthProbe>),

@@ -22,11 +22,16 @@ fn invalid(var: &'static str, message: impl Into<String>) -> ConfigError {
     }
 }
 
-/// How tokens are verified (and, for the `token` subcommand, signed).
+/// How tokens are verified (and, for the `token` subcommand, signed). At least one of the
+/// HS256 secret and the JWKS must be configured; with both, each token is checked against the
+/// one its `alg` names (HS256 against the secret, RS256/ES256/EdDSA against the JWKS).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JwtConfig {
-    /// HS256 shared secret (`JWT_SECRET`), at least 32 bytes.
-    pub secret: String,
+    /// HS256 shared secret (`JWT_SECRET`), at least 32 bytes. `None`: HS256 tokens are refused.
+    pub secret: Option<String>,
+    /// Where the public keys of User Management are fetched (`USER_MANAGEMENT_URL` or
+    /// `JWKS_URL`). `None`: asymmetric tokens are refused.
+    pub jwks: Option<JwksConfig>,
     /// Required `iss` claim when set (`JWT_ISSUER`).
     pub issuer: Option<String>,
     /// Required `aud` claim when set (`JWT_AUDIENCE`).
@@ -34,6 +39,24 @@ pub struct JwtConfig {
     /// Clock skew tolerated on `exp`/`nbf` (`JWT_LEEWAY_SECONDS`, default 30).
     pub leeway_seconds: u64,
 }
+
+/// The JWKS (RFC 7517 key set) of User Management.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JwksConfig {
+    /// `JWKS_URL`, or `USER_MANAGEMENT_URL` + [`JWKS_PATH`].
+    pub url: String,
+    /// How long a fetched key set is used before it is fetched again (`JWKS_CACHE_SECONDS`,
+    /// default 300).
+    pub cache_ttl: Duration,
+    /// Least time between two fetches, whatever asks for them: an unknown `kid` or an expired
+    /// cache (`JWKS_MIN_REFRESH_SECONDS`, default 10).
+    pub min_refresh: Duration,
+    /// How long one fetch may take (`JWKS_TIMEOUT_SECONDS`, default 5).
+    pub timeout: Duration,
+}
+
+/// Where the key set lives under `USER_MANAGEMENT_URL` (the RFC 8615 well-known location).
+pub const JWKS_PATH: &str = "/.well-known/jwks.json";
 
 /// Log output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,26 +135,65 @@ impl JwtConfig {
     /// Reads the JWT variables through `get`.
     ///
     /// # Errors
-    /// When `JWT_SECRET` is missing or too short, or the leeway is not a number.
+    /// When neither `JWT_SECRET` nor `USER_MANAGEMENT_URL`/`JWKS_URL` is set, the secret is
+    /// too short, a URL is not http(s), or a number is out of range.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         Self::read(&Source(get))
     }
 
     fn read<F: Fn(&str) -> Option<String>>(src: &Source<F>) -> Result<Self, ConfigError> {
-        let secret = src.opt("JWT_SECRET").ok_or_else(|| {
-            invalid(
-                "JWT_SECRET",
-                "is required: set it to the HS256 secret shared with User Management",
-            )
-        })?;
-        if secret.len() < MIN_SECRET_BYTES {
+        let secret = src.opt("JWT_SECRET");
+        if let Some(secret) = &secret {
+            if secret.len() < MIN_SECRET_BYTES {
+                return Err(invalid(
+                    "JWT_SECRET",
+                    format!("must be at least {MIN_SECRET_BYTES} bytes long"),
+                ));
+            }
+        }
+        let jwks_url = match (src.opt("JWKS_URL"), src.opt("USER_MANAGEMENT_URL")) {
+            (Some(url), _) => Some(http_url("JWKS_URL", url)?),
+            (None, Some(base)) => {
+                let base = http_url("USER_MANAGEMENT_URL", base)?;
+                Some(format!("{}{JWKS_PATH}", base.trim_end_matches('/')))
+            }
+            (None, None) => None,
+        };
+        if secret.is_none() && jwks_url.is_none() {
             return Err(invalid(
                 "JWT_SECRET",
-                format!("must be at least {MIN_SECRET_BYTES} bytes long"),
+                "is required unless USER_MANAGEMENT_URL (or JWKS_URL) is set: set it to the \
+                 HS256 secret shared with User Management, or USER_MANAGEMENT_URL to verify its \
+                 RS256/ES256/EdDSA tokens against its JWKS",
             ));
         }
+        let jwks = match jwks_url {
+            None => None,
+            Some(url) => Some(JwksConfig {
+                url,
+                cache_ttl: Duration::from_secs(src.parsed(
+                    "JWKS_CACHE_SECONDS",
+                    300,
+                    |s| (1..=86_400).contains(s),
+                    "a number of seconds from 1 to 86400",
+                )?),
+                min_refresh: Duration::from_secs(src.parsed(
+                    "JWKS_MIN_REFRESH_SECONDS",
+                    10,
+                    |s| (1..=3_600).contains(s),
+                    "a number of seconds from 1 to 3600",
+                )?),
+                timeout: Duration::from_secs(src.parsed(
+                    "JWKS_TIMEOUT_SECONDS",
+                    5,
+                    |s| (1..=60).contains(s),
+                    "a number of seconds from 1 to 60",
+                )?),
+            }),
+        };
         Ok(Self {
             secret,
+            jwks,
             issuer: src.opt("JWT_ISSUER"),
             audience: src.opt("JWT_AUDIENCE"),
             leeway_seconds: src.parsed(
@@ -142,6 +204,22 @@ impl JwtConfig {
             )?,
         })
     }
+}
+
+/// `raw` when it is an absolute http(s) URL with a host and no query or fragment.
+fn http_url(var: &'static str, raw: String) -> Result<String, ConfigError> {
+    let url = reqwest::Url::parse(&raw)
+        .map_err(|e| invalid(var, format!("`{raw}` is not a URL: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(invalid(var, format!("`{raw}` is not an http(s) URL")));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(invalid(
+            var,
+            format!("`{raw}` must not carry a query or fragment"),
+        ));
+    }
+    Ok(raw)
 }
 
 impl Config {
@@ -277,11 +355,54 @@ mod tests {
     }
 
     #[test]
+    fn jwks_url_comes_from_user_management_or_its_override() {
+        let c = load(&[("USER_MANAGEMENT_URL", "https://users.example/")]).unwrap();
+        assert_eq!(c.jwt.secret, None);
+        let jwks = c.jwt.jwks.unwrap();
+        assert_eq!(jwks.url, "https://users.example/.well-known/jwks.json");
+        assert_eq!(jwks.cache_ttl, Duration::from_secs(300));
+        assert_eq!(jwks.min_refresh, Duration::from_secs(10));
+        assert_eq!(jwks.timeout, Duration::from_secs(5));
+
+        let c = load(&[
+            ("JWT_SECRET", SECRET),
+            ("USER_MANAGEMENT_URL", "http://users:8080/base"),
+            ("JWKS_CACHE_SECONDS", "60"),
+            ("JWKS_MIN_REFRESH_SECONDS", "2"),
+        ])
+        .unwrap();
+        assert_eq!(c.jwt.secret.as_deref(), Some(SECRET));
+        let jwks = c.jwt.jwks.unwrap();
+        assert_eq!(jwks.url, "http://users:8080/base/.well-known/jwks.json");
+        assert_eq!(jwks.cache_ttl, Duration::from_secs(60));
+        assert_eq!(jwks.min_refresh, Duration::from_secs(2));
+
+        let c = load(&[
+            ("USER_MANAGEMENT_URL", "http://users:8080"),
+            ("JWKS_URL", "https://keys.example/jwks"),
+        ])
+        .unwrap();
+        assert_eq!(c.jwt.jwks.unwrap().url, "https://keys.example/jwks");
+
+        assert_eq!(load(&[("JWT_SECRET", SECRET)]).unwrap().jwt.jwks, None);
+    }
+
+    #[test]
     fn missing_secret_names_the_variable() {
         let err = load(&[]).unwrap_err();
         assert_eq!(err.var, "JWT_SECRET");
         assert_eq!(
             load(&[("JWT_SECRET", "short")]).unwrap_err().var,
+            "JWT_SECRET"
+        );
+        // A key set does not excuse a secret that is set but too short.
+        assert_eq!(
+            load(&[
+                ("JWT_SECRET", "short"),
+                ("USER_MANAGEMENT_URL", "https://users.example")
+            ])
+            .unwrap_err()
+            .var,
             "JWT_SECRET"
         );
     }
@@ -301,9 +422,21 @@ mod tests {
             ("JWT_LEEWAY_SECONDS", "soon"),
             ("REQUEST_TIMEOUT_SECONDS", "0"),
             ("HSTS_MAX_AGE_SECONDS", "forever"),
+            ("USER_MANAGEMENT_URL", "users:8080"),
+            ("USER_MANAGEMENT_URL", "ftp://users"),
+            ("USER_MANAGEMENT_URL", "https://users?x=1"),
+            ("JWKS_URL", "/jwks.json"),
+            ("JWKS_CACHE_SECONDS", "0"),
+            ("JWKS_MIN_REFRESH_SECONDS", "never"),
+            ("JWKS_TIMEOUT_SECONDS", "120"),
         ];
         for (var, value) in cases {
-            let err = load(&[("JWT_SECRET", SECRET), (var, value)]).unwrap_err();
+            let err = load(&[
+                ("JWT_SECRET", SECRET),
+                ("USER_MANAGEMENT_URL", "https://users.example"),
+                (var, value),
+            ])
+            .unwrap_err();
             assert_eq!(err.var, var, "{var}={value}");
         }
     }

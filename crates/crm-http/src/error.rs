@@ -176,6 +176,13 @@ impl ApiError {
         e
     }
 
+    /// 503 with a `detail` of its own; the `cause` is logged only.
+    pub fn unavailable_because(detail: impl Into<String>, cause: impl Into<String>) -> Self {
+        let mut e = Self::unavailable(cause);
+        e.detail = detail.into();
+        e
+    }
+
     /// 504: the request took longer than allowed.
     pub fn timeout() -> Self {
         Self::new(

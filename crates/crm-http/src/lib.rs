@@ -11,6 +11,7 @@ pub mod config;
 pub mod dto;
 pub mod error;
 pub mod extract;
+pub mod jwks;
 pub mod openapi;
 pub mod request_id;
 pub mod routes;

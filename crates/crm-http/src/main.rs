@@ -47,7 +47,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let role = role.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
             let user = user.map_or_else(UserId::new_random, UserId::from);
             let actor = Actor::new(user, CompanyId::from(company), role);
-            let token = TokenIssuer::new(&jwt).issue(&actor, ttl)?;
+            let token = TokenIssuer::new(&jwt)?.issue(&actor, ttl)?;
             println!("{token}");
             Ok(())
         }

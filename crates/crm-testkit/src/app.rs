@@ -1,7 +1,9 @@
 //! The real application on an ephemeral port, with its own database.
 
 use crm_domain::Actor;
-use crm_http::config::{Config, JwtConfig, LogFormat};
+use std::time::Duration;
+
+use crm_http::config::{Config, JwksConfig, JwtConfig, LogFormat, JWKS_PATH};
 use crm_http::Application;
 use reqwest::{Client, RequestBuilder};
 
@@ -23,6 +25,45 @@ impl TestAppBuilder {
     /// Requires `aud` on tokens.
     pub fn with_audience(mut self, audience: &str) -> Self {
         self.config.jwt.audience = Some(audience.to_owned());
+        self
+    }
+
+    /// Verifies RS256/ES256/EdDSA tokens against the JWKS under `url` (as `USER_MANAGEMENT_URL`
+    /// does), cached for 300 s and refreshed at most every 10 s.
+    pub fn with_user_management_url(self, url: &str) -> Self {
+        self.with_jwks_url(&format!("{}{JWKS_PATH}", url.trim_end_matches('/')))
+    }
+
+    /// Verifies RS256/ES256/EdDSA tokens against the JWKS at `url` (as `JWKS_URL` does).
+    pub fn with_jwks_url(mut self, url: &str) -> Self {
+        self.config.jwt.jwks = Some(JwksConfig {
+            url: url.to_owned(),
+            cache_ttl: Duration::from_secs(300),
+            min_refresh: Duration::from_secs(10),
+            timeout: Duration::from_secs(2),
+        });
+        self
+    }
+
+    /// Sets how long the key set is cached and the least time between two fetches (after
+    /// `with_user_management_url`; zero durations are for tests only).
+    pub fn with_jwks_timing(mut self, cache_ttl: Duration, min_refresh: Duration) -> Self {
+        if let Some(jwks) = &mut self.config.jwt.jwks {
+            jwks.cache_ttl = cache_ttl;
+            jwks.min_refresh = min_refresh;
+        }
+        self
+    }
+
+    /// Trusts no HS256 secret: only JWKS-verified tokens are accepted.
+    pub fn without_secret(mut self) -> Self {
+        self.config.jwt.secret = None;
+        self
+    }
+
+    /// Tolerates this much clock skew on `exp`/`nbf` (default 0 in tests).
+    pub fn with_leeway(mut self, seconds: u64) -> Self {
+        self.config.jwt.leeway_seconds = seconds;
         self
     }
 
@@ -79,7 +120,8 @@ impl TestApp {
             database_pool_size: 4,
             redis_url: None,
             jwt: JwtConfig {
-                secret: TEST_SECRET.to_owned(),
+                secret: Some(TEST_SECRET.to_owned()),
+                jwks: None,
                 issuer: None,
                 audience: None,
                 leeway_seconds: 0,
@@ -90,7 +132,7 @@ impl TestApp {
             log_level: "info".to_owned(),
             log_format: LogFormat::Pretty,
             body_limit_bytes: 1024 * 1024,
-            request_timeout: std::time::Duration::from_secs(30),
+            request_timeout: Duration::from_secs(30),
             hsts_max_age_seconds: None,
         }
     }
