@@ -92,6 +92,11 @@ impl JwtVerifier {
             }
             None => validation.validate_aud = false,
         }
+        tracing::info!(
+            hs256 = config.secret.is_some(),
+            jwks_url = config.jwks.as_ref().map(|j| j.url.as_str()),
+            "token verification configured"
+        );
         let jwks = match &config.jwks {
             Some(jwks) => Some(Arc::new(JwksCache::new(jwks.clone()).context("JWKS")?)),
             None => None,

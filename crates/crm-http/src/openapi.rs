@@ -14,7 +14,8 @@ use crate::routes::{audit, customers, health, history, interactions, notes, segm
     info(
         title = "Nexus CRM",
         description = "Customer-relationship module of the Nexus ERP: a multi-tenant REST API. \
-            Every `/api` route takes `Authorization: Bearer <JWT>` (HS256) with the claims `sub`, \
+            Every `/api` route takes `Authorization: Bearer <JWT>` (HS256 with the shared secret, \
+            or RS256/ES256/EdDSA signed by User Management and named by `kid`) with the claims `sub`, \
             `companyId`, `role` and `exp`. Errors are `application/problem+json` (RFC 9457).",
         license(name = "MIT")
     ),

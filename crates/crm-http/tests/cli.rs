@@ -44,6 +44,28 @@ fn bad_configuration_stops_start_up_naming_the_variable() {
             &[("JWT_SECRET", TEST_SECRET), ("BODY_LIMIT_BYTES", "lots")],
             "BODY_LIMIT_BYTES",
         ),
+        (
+            &[("USER_MANAGEMENT_URL", "users:8080")],
+            "USER_MANAGEMENT_URL",
+        ),
+        (
+            &[("JWT_SECRET", TEST_SECRET), ("JWKS_URL", "/jwks.json")],
+            "JWKS_URL",
+        ),
+        (
+            &[
+                ("USER_MANAGEMENT_URL", "https://users.example"),
+                ("JWKS_CACHE_SECONDS", "0"),
+            ],
+            "JWKS_CACHE_SECONDS",
+        ),
+        (
+            &[
+                ("USER_MANAGEMENT_URL", "https://users.example"),
+                ("JWT_SECRET", "too-short"),
+            ],
+            "JWT_SECRET",
+        ),
     ];
     for (env, var) in cases {
         let out = crm_http(&[], env);
@@ -107,6 +129,14 @@ async fn the_token_subcommand_prints_a_token_the_service_accepts() {
         &[("JWT_SECRET", TEST_SECRET)],
     );
     assert!(!out.status.success());
+
+    // Without a secret there is nothing to sign with, whatever else is configured.
+    let out = crm_http(
+        &["token", "--company", &company, "--role", "admin"],
+        &[("USER_MANAGEMENT_URL", "https://users.example")],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("JWT_SECRET"));
 }
 
 #[test]
