@@ -61,7 +61,11 @@ struct Keys {
 #[derive(Default)]
 struct State {
     keys: Option<Keys>,
-    last_attempt: Option<Instant>,
+    /// When the last fetch began: the rate limit counts from here, so a fetch abandoned
+    /// half-way (its request dropped) still counts.
+    last_started: Option<Instant>,
+    /// When the last fetch ended, well or not.
+    last_finished: Option<Instant>,
     last_error: Option<String>,
 }
 
@@ -125,9 +129,13 @@ impl JwksCache {
             }
         };
         if self.may_fetch(asked) {
+            self.state
+                .write()
+                .unwrap_or_else(PoisonError::into_inner)
+                .last_started = Some(Instant::now());
             let result = self.fetch().await;
             let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
-            state.last_attempt = Some(Instant::now());
+            state.last_finished = Some(Instant::now());
             match result {
                 Ok(by_kid) => {
                     tracing::info!(url = %self.config.url, keys = by_kid.len(), "JWKS fetched");
@@ -197,10 +205,11 @@ impl JwksCache {
     /// meanwhile (its answer is used), nor within `min_refresh` of the last attempt.
     fn may_fetch(&self, asked: Instant) -> bool {
         let state = self.state.read().unwrap_or_else(PoisonError::into_inner);
-        match state.last_attempt {
-            None => true,
-            Some(last) => last < asked && last.elapsed() >= self.config.min_refresh,
-        }
+        let fetched_meanwhile = state.last_finished.is_some_and(|f| f > asked);
+        let too_soon = state
+            .last_started
+            .is_some_and(|s| s.elapsed() < self.config.min_refresh);
+        !fetched_meanwhile && !too_soon
     }
 
     async fn fetch(&self) -> anyhow::Result<HashMap<String, VerifyingKey>> {

@@ -502,3 +502,18 @@ async fn a_failing_key_set_is_asked_once_per_interval_and_recovers() {
     assert_eq!(call(&app, &ED_A.token(&a)).await.0, 200);
     assert_eq!(server.requests(), 2);
 }
+
+#[tokio::test]
+async fn a_hung_key_set_times_out_into_a_503() {
+    let server = JwksServer::start(jwks(&[RSA_A])).await;
+    server.hang();
+    // The test builder gives a fetch 2 s; the request itself may take 30 s.
+    let app = TestApp::builder()
+        .with_user_management_url(&server.url())
+        .start()
+        .await;
+    let a = actor(Role::Admin);
+    let (status, detail) = call(&app, &RSA_A.token(&a)).await;
+    assert_eq!(status, 503, "{detail}");
+    assert_eq!(server.requests(), 1);
+}

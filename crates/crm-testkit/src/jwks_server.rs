@@ -80,6 +80,14 @@ impl JwksServer {
         };
     }
 
+    /// Reads requests but never answers them from now on (a hung User Management).
+    pub fn hang(&self) {
+        *self.shared.answer.lock().unwrap() = Answer {
+            status: 0,
+            body: String::new(),
+        };
+    }
+
     /// How many requests arrived so far.
     pub fn requests(&self) -> usize {
         self.shared.requests.load(Ordering::SeqCst)
@@ -130,6 +138,11 @@ async fn serve(mut stream: TcpStream, shared: Arc<Shared>) {
         let answer = shared.answer.lock().unwrap();
         (answer.status, answer.body.clone())
     };
+    if status == 0 {
+        // Hold the connection open, unanswered, until the client gives up.
+        let _ = stream.read(&mut buf).await;
+        return;
+    }
     let response = format!(
         "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
          Connection: close\r\n\r\n{body}",
