@@ -1,4 +1,9 @@
-//! The connection pool and the tenant-scoped transaction helper.
+//! The connection pools and the tenant-scoped transaction helpers.
+//!
+//! One pool on the primary serves every write and every read that must see the latest
+//! state; an optional second pool on a read replica (`DATABASE_READ_URL`) serves the
+//! read-only queries of lists, search, statistics, history and the audit trail through
+//! [`Database::tenant_read_tx`]. Without a replica those run on the primary too.
 
 use std::time::Duration;
 
@@ -38,30 +43,57 @@ impl Default for PoolSettings {
     }
 }
 
-/// The database: a pool of connections and the only way to run tenant queries.
+/// The database: the primary's pool, an optional replica's pool, and the only way to run
+/// tenant queries.
 #[derive(Clone)]
 pub struct Database {
     pool: Pool<AsyncPgConnection>,
+    read_pool: Option<Pool<AsyncPgConnection>>,
+}
+
+fn build_pool(url: &str, settings: PoolSettings) -> Result<Pool<AsyncPgConnection>, DomainError> {
+    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url);
+    Pool::builder(manager)
+        .max_size(settings.max_size)
+        .timeouts(Timeouts {
+            wait: Some(settings.wait_timeout),
+            create: Some(settings.connect_timeout),
+            recycle: Some(settings.connect_timeout),
+        })
+        .runtime(Runtime::Tokio1)
+        .build()
+        .map_err(|e| DomainError::Internal(format!("building the database pool: {e}")))
 }
 
 impl Database {
-    /// Builds the pool. Connections open lazily, so this does not touch the network.
+    /// Builds the primary's pool. Connections open lazily, so this does not touch the network.
     ///
     /// # Errors
     /// When the pool cannot be built from the settings.
     pub fn connect(url: &str, settings: PoolSettings) -> Result<Self, DomainError> {
-        let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url);
-        let pool = Pool::builder(manager)
-            .max_size(settings.max_size)
-            .timeouts(Timeouts {
-                wait: Some(settings.wait_timeout),
-                create: Some(settings.connect_timeout),
-                recycle: Some(settings.connect_timeout),
-            })
-            .runtime(Runtime::Tokio1)
-            .build()
-            .map_err(|e| DomainError::Internal(format!("building the database pool: {e}")))?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool: build_pool(url, settings)?,
+            read_pool: None,
+        })
+    }
+
+    /// Adds a pool on a read replica of the primary: [`Database::tenant_read_tx`] runs there
+    /// from now on. Connections open lazily.
+    ///
+    /// # Errors
+    /// When the pool cannot be built from the settings.
+    pub fn with_read_replica(
+        mut self,
+        url: &str,
+        settings: PoolSettings,
+    ) -> Result<Self, DomainError> {
+        self.read_pool = Some(build_pool(url, settings)?);
+        Ok(self)
+    }
+
+    /// Whether read-only queries go to a replica.
+    pub fn has_read_replica(&self) -> bool {
+        self.read_pool.is_some()
     }
 
     /// Runs `work` in a transaction scoped to `company`.
@@ -102,6 +134,51 @@ impl Database {
         .map_err(map_diesel_error)
     }
 
+    /// Runs `work` in a READ ONLY transaction scoped to `company`, on the read replica when
+    /// one is configured and on the primary otherwise.
+    ///
+    /// Same role switch and company setting as [`Database::tenant_tx`], so row-level security
+    /// applies alike. Only for queries whose result may lag the primary by the replication
+    /// delay: lists, search, statistics, history, the audit trail. A read that decides a write
+    /// (or must see the caller's own write) uses [`Database::tenant_tx`] on the primary.
+    ///
+    /// # Errors
+    /// As [`Database::tenant_tx`]; a write attempted in `work` fails (read-only transaction).
+    pub async fn tenant_read_tx<'a, T, F>(
+        &self,
+        company: CompanyId,
+        work: F,
+    ) -> Result<T, DomainError>
+    where
+        F: for<'r> FnOnce(
+                &'r mut AsyncPgConnection,
+            ) -> ScopedBoxFuture<'a, 'r, Result<T, diesel::result::Error>>
+            + Send
+            + 'a,
+        T: Send + 'a,
+    {
+        let pool = self.read_pool.as_ref().unwrap_or(&self.pool);
+        let mut pooled = pool.get().await.map_err(map_pool_error)?;
+        let conn: &mut AsyncPgConnection = &mut pooled;
+        conn.build_transaction()
+            .read_only()
+            .run(move |conn| {
+                async move {
+                    diesel::sql_query(
+                        "SELECT set_config('role', $1, true), set_config('app.company_id', $2, true)",
+                    )
+                    .bind::<Text, _>(TENANT_ROLE)
+                    .bind::<Text, _>(company.to_string())
+                    .execute(conn)
+                    .await?;
+                    work(conn).await
+                }
+                .scope_boxed()
+            })
+            .await
+            .map_err(map_diesel_error)
+    }
+
     /// Runs `work` in a transaction as the tenant role with no company set: for queries that
     /// touch no tenant data (health checks). Row-level security shows it no tenant rows.
     ///
@@ -132,10 +209,11 @@ impl Database {
         .map_err(map_diesel_error)
     }
 
-    /// Checks that the database answers, for readiness probes.
+    /// Checks that the database answers, for readiness probes: the primary and, when one is
+    /// configured, the read replica.
     ///
     /// # Errors
-    /// `Unavailable` when it does not.
+    /// `Unavailable` when either does not.
     pub async fn ping(&self) -> Result<(), DomainError> {
         self.unscoped_tx(|conn| {
             async move {
@@ -147,12 +225,37 @@ impl Database {
             .scope_boxed()
         })
         .await
-        .map_err(|e| DomainError::Unavailable(format!("database ping: {e}")))
+        .map_err(|e| DomainError::Unavailable(format!("database ping: {e}")))?;
+        if let Some(pool) = &self.read_pool {
+            let mut conn = pool.get().await.map_err(|e| {
+                DomainError::Unavailable(format!("read replica ping: {}", map_pool_error(e)))
+            })?;
+            diesel::sql_query("SELECT 1")
+                .execute(&mut conn)
+                .await
+                .map_err(|e| DomainError::Unavailable(format!("read replica ping: {e}")))?;
+        }
+        Ok(())
     }
 
-    /// Current pool status (size, available), for health and metrics.
+    /// Current status of the primary's pool (size, available, waiting), for health and
+    /// metrics.
     pub fn pool_status(&self) -> deadpool::Status {
         self.pool.status()
+    }
+
+    /// Current status of the read replica's pool, when one is configured.
+    pub fn read_pool_status(&self) -> Option<deadpool::Status> {
+        self.read_pool.as_ref().map(Pool::status)
+    }
+
+    /// Closes the pools: waiting and future checkouts fail, idle connections are dropped and
+    /// connections in use are dropped when returned. For shutdown.
+    pub fn close(&self) {
+        self.pool.close();
+        if let Some(pool) = &self.read_pool {
+            pool.close();
+        }
     }
 }
 
