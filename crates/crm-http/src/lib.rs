@@ -11,6 +11,8 @@ pub mod config;
 pub mod dto;
 pub mod error;
 pub mod extract;
+pub mod healthcheck;
+pub mod metrics;
 pub mod openapi;
 pub mod request_id;
 pub mod routes;
