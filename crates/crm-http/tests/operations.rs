@@ -1,14 +1,17 @@
 //! Operations: `/metrics`, read-replica routing through the API, and graceful shutdown.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+use std::io::{BufRead, BufReader};
 use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
 use std::time::Duration;
 
 use crm_domain::{clock, CompanyId, CreateCustomer, CustomerRepository, Role, UserId};
 use crm_http::Application;
 use crm_postgres::{Database, PgCustomerRepository, PoolSettings};
 use crm_testkit::tokens::{actor, token};
-use crm_testkit::{TestApp, TestDatabase};
+use crm_testkit::{TestApp, TestDatabase, TEST_SECRET};
 use diesel::sql_types::BigInt;
 use diesel::QueryableByName;
 use diesel_async::{AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
@@ -367,4 +370,101 @@ async fn shutdown_gives_up_on_a_request_that_outlives_the_timeout() {
         "the request outlived the shutdown timeout yet was answered: {outcome:?}"
     );
     release(lock).await;
+}
+
+/// The service process, killed if the test fails before it exits.
+struct Service(Child);
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_to_the_binary_finishes_in_flight_requests_and_exits_cleanly() {
+    let db = TestDatabase::new().await;
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_crm-http"));
+    cmd.env_clear()
+        .env("JWT_SECRET", TEST_SECRET)
+        .env("DATABASE_URL", db.url())
+        .env("HOST", "127.0.0.1")
+        .env("PORT", "0")
+        .env("LOG_FORMAT", "json")
+        .env("SHUTDOWN_TIMEOUT_SECONDS", "30")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let mut service = Service(cmd.spawn().unwrap());
+    let pid = service.0.id();
+
+    // The JSON log lines, read on a thread.
+    let stdout = service.0.stdout.take().unwrap();
+    let (lines_tx, lines) = mpsc::channel::<Value>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Ok(v) = serde_json::from_str(&line) {
+                if lines_tx.send(v).is_err() {
+                    break;
+                }
+            }
+        }
+    });
+    let next_message = |wanted: &str| -> Value {
+        loop {
+            let line = lines
+                .recv_timeout(Duration::from_secs(60))
+                .unwrap_or_else(|e| panic!("no `{wanted}` log line: {e}"));
+            if line["message"] == wanted {
+                return line;
+            }
+        }
+    };
+    let port = u16::try_from(next_message("listening")["port"].as_u64().unwrap()).unwrap();
+
+    let lock = lock_customers(&db).await;
+    let a = actor(Role::Admin);
+    let in_flight = tokio::spawn({
+        let url = format!("http://127.0.0.1:{port}/api/customers");
+        let token = token(&a);
+        async move {
+            reqwest::Client::new()
+                .get(url)
+                .bearer_auth(token)
+                .header("connection", "close")
+                .send()
+                .await
+        }
+    });
+    wait_until_blocked(&db).await;
+
+    let kill = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let mut refused = false;
+    for _ in 0..200 {
+        if refuses_connections(port) {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(refused, "the listener still accepts after SIGTERM");
+
+    release(lock).await;
+    let res = in_flight
+        .await
+        .unwrap()
+        .expect("the in-flight request is answered");
+    assert_eq!(res.status(), 200);
+
+    next_message("server stopped; finishing shutdown tasks");
+    next_message("database pools closed; bye");
+    let status = tokio::task::spawn_blocking(move || service.0.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "exit status {status}");
 }
