@@ -10,7 +10,10 @@
 //!   under [`UNMATCHED_ROUTE`], and unusual methods under `OTHER`.
 //! - `crm_db_pool_connections{pool,state}`, `crm_db_pool_max_connections{pool}` and
 //!   `crm_db_pool_waiting{pool}` (requests waiting for a connection now), read from the
-//!   deadpool status of the primary's and the replica's pools at each scrape.
+//!   deadpool status of the primary's and the replica's pools at each scrape;
+//!   `crm_db_pool_wait_seconds{pool}` (histogram of how long each checkout waited) and
+//!   `crm_db_pool_checkout_failures_total{pool}` (checkouts that got no connection), reported
+//!   by the database on every checkout.
 //! - `crm_cache_lookups_total{cache,result}`, `crm_rate_limit_rejections_total{scope}` and
 //!   `crm_outbox_backlog{outbox}`: families fed through the handles [`Metrics::cache`],
 //!   [`Metrics::rate_limit`] and [`Metrics::outbox`] by the components that own those facts.
@@ -18,14 +21,14 @@
 //!   made-up zero.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
 use actix_web::middleware::Next;
 use actix_web::{web, HttpResponse};
-use crm_postgres::Database;
+use crm_postgres::{Database, PoolRole};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -84,8 +87,17 @@ struct OutboxLabels {
     outbox: String,
 }
 
+/// Connection checkout wait buckets in seconds (100 µs to 5 s, the pool's wait timeout).
+const WAIT_BUCKETS: [f64; 11] = [
+    0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
+];
+
 fn latency_histogram() -> Histogram {
     Histogram::new(LATENCY_BUCKETS)
+}
+
+fn wait_histogram() -> Histogram {
+    Histogram::new(WAIT_BUCKETS)
 }
 
 /// Counts cache lookups by cache and outcome (`crm_cache_lookups_total`).
@@ -179,7 +191,8 @@ impl std::fmt::Debug for Metrics {
 }
 
 impl Metrics {
-    /// A registry; with `database`, its pools are reported at each scrape.
+    /// A registry; with `database`, its pools are reported at each scrape and its checkouts
+    /// as they happen.
     pub fn new(database: Option<Database>) -> Self {
         let mut registry = Registry::default();
         let requests = Family::<RequestLabels, Counter>::default();
@@ -213,6 +226,37 @@ impl Metrics {
             "Requests waiting for a database connection now, by pool",
             pool_waiting.clone(),
         );
+        let pool_wait: Family<PoolLabels, Histogram, fn() -> Histogram> =
+            Family::new_with_constructor(wait_histogram);
+        registry.register(
+            "crm_db_pool_wait_seconds",
+            "How long each database connection checkout waited, by pool, in seconds",
+            pool_wait.clone(),
+        );
+        let pool_failures = Family::<PoolLabels, Counter>::default();
+        registry.register(
+            "crm_db_pool_checkout_failures",
+            "Database connection checkouts that got no connection (timeout, closed pool)",
+            pool_failures.clone(),
+        );
+        if let Some(db) = &database {
+            let installed = db.observe_checkouts(Arc::new(
+                move |role: PoolRole, waited: Duration, ok: bool| {
+                    let labels = PoolLabels {
+                        pool: role.as_str().to_owned(),
+                    };
+                    pool_wait
+                        .get_or_create(&labels)
+                        .observe(waited.as_secs_f64());
+                    if !ok {
+                        pool_failures.get_or_create(&labels).inc();
+                    }
+                },
+            ));
+            if !installed {
+                tracing::warn!("database checkouts already observed; wait metrics not recorded");
+            }
+        }
         let cache = CacheMetrics::default();
         registry.register(
             "crm_cache_lookups",

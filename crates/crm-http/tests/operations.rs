@@ -124,6 +124,19 @@ async fn metrics_count_requests_by_route_template_without_a_token() {
         text.contains(r#"crm_db_pool_waiting{pool="primary"} 0"#),
         "{text}"
     );
+    // Every checkout was timed: the POST and the two reads by id (the 400 never reached the
+    // database) make at least three; none failed.
+    let checkouts: u64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix(r#"crm_db_pool_wait_seconds_count{pool="primary"} "#))
+        .expect("checkout waits recorded")
+        .parse()
+        .unwrap();
+    assert!(checkouts >= 3, "{text}");
+    assert!(
+        !text.contains("crm_db_pool_checkout_failures_total{"),
+        "{text}"
+    );
     // No replica configured: no replica series.
     assert!(!text.contains(r#"pool="replica""#), "{text}");
 
@@ -208,6 +221,10 @@ async fn with_a_replica_lists_read_it_while_writes_and_reads_by_id_use_the_prima
     assert!(
         text.contains(r#"crm_db_pool_max_connections{pool="replica"} 4"#),
         "{text}"
+    );
+    assert!(
+        text.contains(r#"crm_db_pool_wait_seconds_count{pool="replica"}"#),
+        "the list checked out from the replica: {text}"
     );
     let ready = app
         .client

@@ -5,13 +5,14 @@
 //! read-only queries of lists, search, statistics, history and the audit trail through
 //! [`Database::tenant_read_tx`]. Without a replica those run on the primary too.
 
-use std::time::Duration;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use crm_domain::{CompanyId, DomainError};
 use deadpool::managed::Timeouts;
 use deadpool::Runtime;
 use diesel::sql_types::Text;
-use diesel_async::pooled_connection::deadpool::Pool;
+use diesel_async::pooled_connection::deadpool::{Object, Pool};
 use diesel_async::pooled_connection::AsyncDieselConnectionManager;
 use diesel_async::scoped_futures::{ScopedBoxFuture, ScopedFutureExt};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
@@ -43,12 +44,37 @@ impl Default for PoolSettings {
     }
 }
 
+/// Which pool a connection came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PoolRole {
+    /// The primary's pool.
+    Primary,
+    /// The read replica's pool.
+    Replica,
+}
+
+impl PoolRole {
+    /// `primary` or `replica`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Primary => "primary",
+            Self::Replica => "replica",
+        }
+    }
+}
+
+/// Told of every connection checkout: the pool, how long it waited, and whether it got a
+/// connection (`false`: timed out or the pool is closed). For metrics.
+pub type CheckoutObserver = Arc<dyn Fn(PoolRole, Duration, bool) + Send + Sync>;
+
 /// The database: the primary's pool, an optional replica's pool, and the only way to run
 /// tenant queries.
 #[derive(Clone)]
 pub struct Database {
     pool: Pool<AsyncPgConnection>,
     read_pool: Option<Pool<AsyncPgConnection>>,
+    // Shared by every clone, so an observer set after the repositories were built sees them.
+    observer: Arc<OnceLock<CheckoutObserver>>,
 }
 
 fn build_pool(url: &str, settings: PoolSettings) -> Result<Pool<AsyncPgConnection>, DomainError> {
@@ -74,7 +100,28 @@ impl Database {
         Ok(Self {
             pool: build_pool(url, settings)?,
             read_pool: None,
+            observer: Arc::new(OnceLock::new()),
         })
+    }
+
+    /// Reports every checkout from now on to `observer`, for this handle and all its clones.
+    /// `false` (and no change) when an observer is already set.
+    pub fn observe_checkouts(&self, observer: CheckoutObserver) -> bool {
+        self.observer.set(observer).is_ok()
+    }
+
+    /// A connection from the `role` pool (the primary when no replica is configured).
+    async fn checkout(&self, role: PoolRole) -> Result<Object<AsyncPgConnection>, DomainError> {
+        let (pool, role) = match (role, &self.read_pool) {
+            (PoolRole::Replica, Some(read)) => (read, PoolRole::Replica),
+            _ => (&self.pool, PoolRole::Primary),
+        };
+        let started = Instant::now();
+        let result = pool.get().await;
+        if let Some(observe) = self.observer.get() {
+            observe(role, started.elapsed(), result.is_ok());
+        }
+        result.map_err(map_pool_error)
     }
 
     /// Adds a pool on a read replica of the primary: [`Database::tenant_read_tx`] runs there
@@ -114,7 +161,7 @@ impl Database {
             + 'a,
         T: Send + 'a,
     {
-        let mut pooled = self.pool.get().await.map_err(map_pool_error)?;
+        let mut pooled = self.checkout(PoolRole::Primary).await?;
         let conn: &mut AsyncPgConnection = &mut pooled;
         conn.transaction(move |conn| {
             async move {
@@ -157,8 +204,7 @@ impl Database {
             + 'a,
         T: Send + 'a,
     {
-        let pool = self.read_pool.as_ref().unwrap_or(&self.pool);
-        let mut pooled = pool.get().await.map_err(map_pool_error)?;
+        let mut pooled = self.checkout(PoolRole::Replica).await?;
         let conn: &mut AsyncPgConnection = &mut pooled;
         conn.build_transaction()
             .read_only()
@@ -193,7 +239,7 @@ impl Database {
             + 'a,
         T: Send + 'a,
     {
-        let mut pooled = self.pool.get().await.map_err(map_pool_error)?;
+        let mut pooled = self.checkout(PoolRole::Primary).await?;
         let conn: &mut AsyncPgConnection = &mut pooled;
         conn.transaction(move |conn| {
             async move {
@@ -226,10 +272,11 @@ impl Database {
         })
         .await
         .map_err(|e| DomainError::Unavailable(format!("database ping: {e}")))?;
-        if let Some(pool) = &self.read_pool {
-            let mut conn = pool.get().await.map_err(|e| {
-                DomainError::Unavailable(format!("read replica ping: {}", map_pool_error(e)))
-            })?;
+        if self.read_pool.is_some() {
+            let mut conn = self
+                .checkout(PoolRole::Replica)
+                .await
+                .map_err(|e| DomainError::Unavailable(format!("read replica ping: {e}")))?;
             diesel::sql_query("SELECT 1")
                 .execute(&mut conn)
                 .await

@@ -6,7 +6,9 @@ use crm_domain::{
     clock, CompanyId, CreateCustomer, Customer, CustomerFilter, CustomerQuery, CustomerRepository,
     DomainError, UserId,
 };
-use crm_postgres::{Database, PgCustomerRepository, PoolSettings};
+use std::sync::{Arc, Mutex};
+
+use crm_postgres::{Database, PgCustomerRepository, PoolRole, PoolSettings};
 use crm_testkit::TestDatabase;
 use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::RunQueryDsl;
@@ -180,4 +182,43 @@ async fn a_replica_that_is_down_fails_the_ping() {
     let err = db.ping().await.unwrap_err();
     assert!(matches!(err, DomainError::Unavailable(_)), "{err:?}");
     assert!(err.to_string().contains("replica"), "{err}");
+}
+
+#[tokio::test]
+async fn every_checkout_is_reported_with_its_pool() {
+    let primary_db = TestDatabase::new().await;
+    let replica_db = TestDatabase::new().await;
+    let company = CompanyId::new_random();
+    let db = Database::connect(primary_db.url(), PoolSettings::default())
+        .unwrap()
+        .with_read_replica(replica_db.url(), PoolSettings::default())
+        .unwrap();
+    let repo = PgCustomerRepository::new(db.clone());
+    let seen: Arc<Mutex<Vec<(PoolRole, bool)>>> = Arc::default();
+    let sink = seen.clone();
+    // Set after the repository was built: clones share the observer.
+    assert!(db.observe_checkouts(Arc::new(move |role, _waited, ok| {
+        sink.lock().unwrap().push((role, ok));
+    })));
+    assert!(
+        !db.observe_checkouts(Arc::new(|_, _, _| {})),
+        "only one observer"
+    );
+
+    repo.insert(company, &customer(company, "Someone"), &[])
+        .await
+        .unwrap();
+    repo.list(company, CustomerQuery::default()).await.unwrap();
+    assert_eq!(
+        *seen.lock().unwrap(),
+        vec![(PoolRole::Primary, true), (PoolRole::Replica, true)]
+    );
+
+    // A closed pool refuses, and the refusal is reported too.
+    db.close();
+    assert!(repo.list(company, CustomerQuery::default()).await.is_err());
+    assert_eq!(
+        seen.lock().unwrap().last(),
+        Some(&(PoolRole::Replica, false))
+    );
 }
