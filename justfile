@@ -30,6 +30,10 @@ migrate:
 token company role="admin":
     @JWT_SECRET={{secret}} cargo run -q -p crm-http -- token --company {{company}} --role {{role}}
 
+# Validate the Kubernetes manifests in deploy/k8s against the schemas (offline).
+k8s:
+    bash .ci/k8s.sh
+
 # What CI runs.
 ci:
     bash .ci/run

@@ -1,12 +1,14 @@
 //! Builds the application: adapters, services, middleware and routes, bound to a listener.
 
+use std::future::Future;
 use std::net::TcpListener;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix_cors::Cors;
 use actix_web::body::MessageBody;
-use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
+use actix_web::dev::{Server, ServerHandle, ServiceRequest, ServiceResponse};
 use actix_web::http::header;
 use actix_web::middleware::{from_fn, Compress, Next};
 use actix_web::{web, App, HttpResponse, HttpServer};
@@ -28,6 +30,7 @@ use crate::auth::JwtVerifier;
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::extract::{path_config, query_config, BodyLimit};
+use crate::metrics::{metrics_middleware, Metrics};
 use crate::openapi::ApiDoc;
 use crate::request_id::{request_id_middleware, REQUEST_ID_HEADER};
 use crate::routes::{audit, customers, health, history, interactions, notes, segments, stats};
@@ -52,6 +55,8 @@ pub struct AppState {
     cors_origins: Vec<String>,
     request_timeout: Duration,
     hsts: Hsts,
+    database: Database,
+    metrics: Metrics,
 }
 
 impl AppState {
@@ -61,14 +66,18 @@ impl AppState {
     /// # Errors
     /// When a pool cannot be built from the configuration.
     pub fn new(config: &Config) -> anyhow::Result<Self> {
-        let database = Database::connect(
-            &config.database_url,
-            PoolSettings {
-                max_size: config.database_pool_size,
-                ..PoolSettings::default()
-            },
-        )
-        .context("DATABASE_URL")?;
+        let pool_settings = PoolSettings {
+            max_size: config.database_pool_size,
+            ..PoolSettings::default()
+        };
+        let mut database =
+            Database::connect(&config.database_url, pool_settings).context("DATABASE_URL")?;
+        if let Some(url) = &config.database_read_url {
+            database = database
+                .with_read_replica(url, pool_settings)
+                .context("DATABASE_READ_URL")?;
+        }
+        let metrics = Metrics::new(Some(database.clone()));
         let (events, redis): (Arc<dyn EventPublisher>, Option<RedisClient>) =
             match &config.redis_url {
                 Some(url) => {
@@ -115,7 +124,7 @@ impl AppState {
             audit,
             verifier: JwtVerifier::new(&config.jwt)?,
             health: health::HealthChecks {
-                database: Arc::new(database),
+                database: Arc::new(database.clone()),
                 redis: redis.map(|r| Arc::new(r) as Arc<dyn HealthProbe>),
                 started: Instant::now(),
             },
@@ -123,7 +132,20 @@ impl AppState {
             cors_origins: config.cors_origins.clone(),
             request_timeout: config.request_timeout,
             hsts: Hsts::new(config.hsts_max_age_seconds),
+            database,
+            metrics,
         })
+    }
+
+    /// The application's metrics registry, whose handles ([`Metrics::cache`],
+    /// [`Metrics::rate_limit`], [`Metrics::outbox`]) other components report through.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// The database (both pools).
+    pub fn database(&self) -> &Database {
+        &self.database
     }
 
     /// Registers state and routes on an actix `App`.
@@ -137,11 +159,13 @@ impl AppState {
             .app_data(web::Data::new(self.audit.clone()))
             .app_data(web::Data::new(self.verifier.clone()))
             .app_data(web::Data::new(self.health.clone()))
+            .app_data(web::Data::new(self.metrics.clone()))
             .app_data(web::PayloadConfig::new(self.body_limit))
             .app_data(BodyLimit(self.body_limit))
             .app_data(path_config())
             .app_data(query_config())
             .configure(health::configure)
+            .configure(crate::metrics::configure)
             .configure(customers::configure)
             .configure(notes::configure)
             .configure(interactions::configure)
@@ -220,12 +244,19 @@ pub fn build_app(
         .wrap(Compress::default())
         .wrap(from_fn(security_headers_middleware))
         .wrap(from_fn(request_id_middleware))
+        .wrap(from_fn(metrics_middleware))
 }
+
+/// Work to finish after the server has stopped and before the pools close.
+type ShutdownTask = (&'static str, Pin<Box<dyn Future<Output = ()> + Send>>);
 
 /// A bound, not yet running server.
 pub struct Application {
     server: Server,
     port: u16,
+    state: AppState,
+    shutdown_timeout: Duration,
+    shutdown_tasks: Vec<ShutdownTask>,
 }
 
 impl Application {
@@ -236,19 +267,57 @@ impl Application {
     /// When the database cannot be prepared, a pool cannot be built or the port cannot be
     /// bound.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        crm_postgres::migrate::prepare(&config.database_url)
-            .await
-            .context("preparing the database (DATABASE_URL)")?;
+        if config.migrate_on_start {
+            crm_postgres::migrate::prepare(&config.database_url)
+                .await
+                .context("preparing the database (DATABASE_URL)")?;
+        }
         let state = AppState::new(&config)?;
         let listener = TcpListener::bind((config.host.as_str(), config.port))
             .with_context(|| format!("binding {}:{} (HOST/PORT)", config.host, config.port))?;
         let port = listener.local_addr()?.port();
-        let server = HttpServer::new(move || build_app(state.clone()))
+        let app_state = state.clone();
+        // actix handles SIGTERM (and SIGINT) itself: it stops accepting, lets in-flight
+        // requests finish for up to the shutdown timeout, then resolves the server future.
+        let server = HttpServer::new(move || build_app(app_state.clone()))
             .listen(listener)?
-            .shutdown_timeout(30)
+            .shutdown_timeout(config.shutdown_timeout.as_secs())
             .run();
-        tracing::info!(host = %config.host, port, "listening");
-        Ok(Self { server, port })
+        tracing::info!(
+            host = %config.host,
+            port,
+            read_replica = state.database.has_read_replica(),
+            "listening"
+        );
+        Ok(Self {
+            server,
+            port,
+            state,
+            shutdown_timeout: config.shutdown_timeout,
+            shutdown_tasks: Vec::new(),
+        })
+    }
+
+    /// The wired state (services, database, metrics).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// A handle to stop the server as a signal would (`stop(true)` is graceful).
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Registers work to finish at shutdown, after the last request and before the pools
+    /// close: this is where a background worker (such as an event relay) flushes what it
+    /// holds. Tasks run in registration order, all of them bounded together by the shutdown
+    /// timeout.
+    pub fn on_shutdown(
+        &mut self,
+        name: &'static str,
+        task: impl Future<Output = ()> + Send + 'static,
+    ) {
+        self.shutdown_tasks.push((name, Box::pin(task)));
     }
 
     /// The bound port.
@@ -256,12 +325,35 @@ impl Application {
         self.port
     }
 
-    /// Serves until the server is stopped (SIGINT/SIGTERM).
+    /// Serves until the server is stopped (SIGTERM, SIGINT or [`Application::handle`]), then
+    /// shuts down in order: the server has stopped accepting and finished (or, past the
+    /// shutdown timeout, dropped) its in-flight requests; the shutdown tasks run; the
+    /// database pools close.
     ///
     /// # Errors
     /// When the server fails.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let Self {
+            server,
+            state,
+            shutdown_timeout,
+            shutdown_tasks,
+            ..
+        } = self;
+        let result = server.await;
+        tracing::info!("server stopped; finishing shutdown tasks");
+        let tasks = async {
+            for (name, task) in shutdown_tasks {
+                task.await;
+                tracing::info!(task = name, "shutdown task done");
+            }
+        };
+        if tokio::time::timeout(shutdown_timeout, tasks).await.is_err() {
+            tracing::warn!("shutdown tasks did not finish within the shutdown timeout");
+        }
+        state.database.close();
+        tracing::info!("database pools closed; bye");
+        result
     }
 
     /// The server handle and future, for callers (tests) that spawn it themselves.

@@ -35,4 +35,14 @@ pub enum Command {
         #[arg(long, default_value_t = 3600, value_parser = clap::value_parser!(i64).range(1..=31_536_000))]
         ttl: i64,
     },
+    /// Exit 0 when the service on this machine answers its liveness endpoint (for container
+    /// health checks: the image has no curl).
+    Healthcheck {
+        /// Port of the service (the `PORT` it serves on).
+        #[arg(long, env = "PORT", default_value_t = 5000)]
+        port: u16,
+        /// Path to ask.
+        #[arg(long, default_value = "/health/live")]
+        path: String,
+    },
 }

@@ -15,6 +15,10 @@ pub struct ConfigError {
     pub message: String,
 }
 
+fn is_postgres_url(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
 fn invalid(var: &'static str, message: impl Into<String>) -> ConfigError {
     ConfigError {
         var,
@@ -72,8 +76,15 @@ pub enum LogFormat {
 pub struct Config {
     /// `DATABASE_URL`, default `postgres://postgres@127.0.0.1:5432/crm`.
     pub database_url: String,
-    /// `DATABASE_POOL_SIZE`, default 16.
+    /// `DATABASE_POOL_SIZE`, default 16 (per pool: the primary's and the replica's each).
     pub database_pool_size: usize,
+    /// `DATABASE_READ_URL`: a read replica of the primary. When set, read-only queries
+    /// (lists, search, statistics, history, audit) go there; writes and reads by id stay on
+    /// the primary.
+    pub database_read_url: Option<String>,
+    /// `MIGRATE_ON_START`: create the database and apply pending migrations before serving
+    /// (default `true`; set `false` where a separate job migrates, as in Kubernetes).
+    pub migrate_on_start: bool,
     /// `REDIS_URL`; without it the service uses in-process implementations.
     pub redis_url: Option<String>,
     /// JWT settings.
@@ -96,6 +107,9 @@ pub struct Config {
     /// `HSTS_MAX_AGE_SECONDS`: when set, responses carry `Strict-Transport-Security` (set it
     /// when the service is only reached over HTTPS).
     pub hsts_max_age_seconds: Option<u64>,
+    /// `SHUTDOWN_TIMEOUT_SECONDS`: after SIGTERM/SIGINT, how long in-flight requests may run
+    /// before they are abandoned, default 30 (0 to 600).
+    pub shutdown_timeout: Duration,
 }
 
 /// Default database.
@@ -240,12 +254,31 @@ impl Config {
         let database_url = src
             .opt("DATABASE_URL")
             .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
-        if !(database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
+        if !is_postgres_url(&database_url) {
             return Err(invalid(
                 "DATABASE_URL",
                 "must be a postgres:// or postgresql:// URL",
             ));
         }
+        let database_read_url = src.opt("DATABASE_READ_URL");
+        if let Some(url) = &database_read_url {
+            if !is_postgres_url(url) {
+                return Err(invalid(
+                    "DATABASE_READ_URL",
+                    "must be a postgres:// or postgresql:// URL",
+                ));
+            }
+        }
+        let migrate_on_start = match src.opt("MIGRATE_ON_START").as_deref() {
+            None | Some("true" | "1") => true,
+            Some("false" | "0") => false,
+            Some(other) => {
+                return Err(invalid(
+                    "MIGRATE_ON_START",
+                    format!("`{other}` is not true or false"),
+                ))
+            }
+        };
         let redis_url = src.opt("REDIS_URL");
         if let Some(url) = &redis_url {
             if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
@@ -295,6 +328,8 @@ impl Config {
                 |n| (1..=1000).contains(n),
                 "a pool size from 1 to 1000",
             )?,
+            database_read_url,
+            migrate_on_start,
             redis_url,
             jwt: JwtConfig::read(&src)?,
             host: src.opt("HOST").unwrap_or_else(|| "0.0.0.0".to_owned()),
@@ -323,6 +358,12 @@ impl Config {
                     "a number of seconds up to two years",
                 )?),
             },
+            shutdown_timeout: Duration::from_secs(src.parsed(
+                "SHUTDOWN_TIMEOUT_SECONDS",
+                30,
+                |n| *n <= 600,
+                "a number of seconds from 0 to 600",
+            )?),
         })
     }
 }
@@ -351,6 +392,9 @@ mod tests {
         assert_eq!(c.host, "0.0.0.0");
         assert_eq!(c.body_limit_bytes, 1024 * 1024);
         assert_eq!(c.redis_url, None);
+        assert_eq!(c.database_read_url, None);
+        assert!(c.migrate_on_start);
+        assert_eq!(c.shutdown_timeout, Duration::from_secs(30));
         assert!(c.cors_origins.is_empty());
     }
 
@@ -429,6 +473,10 @@ mod tests {
             ("JWKS_CACHE_SECONDS", "0"),
             ("JWKS_MIN_REFRESH_SECONDS", "never"),
             ("JWKS_TIMEOUT_SECONDS", "120"),
+            ("DATABASE_READ_URL", "replica.internal:5432"),
+            ("SHUTDOWN_TIMEOUT_SECONDS", "-1"),
+            ("SHUTDOWN_TIMEOUT_SECONDS", "601"),
+            ("MIGRATE_ON_START", "maybe"),
         ];
         for (var, value) in cases {
             let err = load(&[
@@ -439,6 +487,23 @@ mod tests {
             .unwrap_err();
             assert_eq!(err.var, var, "{var}={value}");
         }
+    }
+
+    #[test]
+    fn operations_settings_are_read() {
+        let c = load(&[
+            ("JWT_SECRET", SECRET),
+            ("DATABASE_READ_URL", "postgresql://reader@replica:5432/crm"),
+            ("SHUTDOWN_TIMEOUT_SECONDS", "5"),
+            ("MIGRATE_ON_START", "false"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.database_read_url.as_deref(),
+            Some("postgresql://reader@replica:5432/crm")
+        );
+        assert_eq!(c.shutdown_timeout, Duration::from_secs(5));
+        assert!(!c.migrate_on_start);
     }
 
     #[test]

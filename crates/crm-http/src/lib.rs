@@ -12,6 +12,8 @@ pub mod dto;
 pub mod error;
 pub mod extract;
 pub mod jwks;
+pub mod healthcheck;
+pub mod metrics;
 pub mod openapi;
 pub mod request_id;
 pub mod routes;

@@ -1,4 +1,4 @@
-//! `crm-http`: serve (default), `migrate`, or `token`.
+//! `crm-http`: serve (default), `migrate`, `token`, or `healthcheck`.
 
 use std::process::ExitCode;
 
@@ -51,5 +51,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{token}");
             Ok(())
         }
+        Command::Healthcheck { port, path } => crm_http::healthcheck::probe(port, &path),
     }
 }

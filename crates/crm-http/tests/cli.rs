@@ -66,6 +66,28 @@ fn bad_configuration_stops_start_up_naming_the_variable() {
             ],
             "JWT_SECRET",
         ),
+        (&[("JWT_SECRET", TEST_SECRET), ("PORT", "abc")], "PORT"),
+        (
+            &[
+                ("JWT_SECRET", TEST_SECRET),
+                ("DATABASE_READ_URL", "http://replica:5432/crm"),
+            ],
+            "DATABASE_READ_URL",
+        ),
+        (
+            &[
+                ("JWT_SECRET", TEST_SECRET),
+                ("SHUTDOWN_TIMEOUT_SECONDS", "-1"),
+            ],
+            "SHUTDOWN_TIMEOUT_SECONDS",
+        ),
+        (
+            &[
+                ("JWT_SECRET", TEST_SECRET),
+                ("MIGRATE_ON_START", "sometimes"),
+            ],
+            "MIGRATE_ON_START",
+        ),
     ];
     for (env, var) in cases {
         let out = crm_http(&[], env);
@@ -163,4 +185,29 @@ fn the_migrate_subcommand_creates_and_migrates_the_database() {
     assert!(applied(&out) >= 1);
     let again = crm_http(&["migrate"], &env);
     assert_eq!(applied(&again), 0, "a second run has nothing to do");
+}
+
+// Multi-threaded: the server task must run while this thread waits for the child process.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_healthcheck_subcommand_reports_whether_the_service_answers() {
+    let app = TestApp::spawn().await;
+    let port = app.address.rsplit(':').next().unwrap().to_owned();
+    let up = crm_http(&["healthcheck"], &[("PORT", port.as_str())]);
+    assert!(
+        up.status.success(),
+        "{}",
+        String::from_utf8_lossy(&up.stderr)
+    );
+
+    // A path that answers 404 fails the check.
+    let not_found = crm_http(&["healthcheck", "--port", &port, "--path", "/nope"], &[]);
+    assert!(!not_found.status.success());
+    assert!(String::from_utf8_lossy(&not_found.stderr).contains("404"));
+
+    // Nothing listening: the check fails.
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let closed = free.local_addr().unwrap().port().to_string();
+    drop(free);
+    let down = crm_http(&["healthcheck", "--port", &closed], &[]);
+    assert!(!down.status.success());
 }

@@ -141,7 +141,7 @@ impl HistoryRepository for PgHistoryRepository {
             .select(ActivityRow::as_select());
         let rows = self
             .db
-            .tenant_tx(company, |conn| {
+            .tenant_read_tx(company, |conn| {
                 async move { q.load(conn).await }.scope_boxed()
             })
             .await?;

@@ -179,7 +179,7 @@ impl AuditRepository for PgAuditRepository {
             .select(AuditRow::as_select());
         let rows = self
             .db
-            .tenant_tx(company, |conn| {
+            .tenant_read_tx(company, |conn| {
                 async move { q.load(conn).await }.scope_boxed()
             })
             .await?;

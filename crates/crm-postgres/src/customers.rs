@@ -291,7 +291,7 @@ impl CustomerRepository for PgCustomerRepository {
             .select(CustomerRow::as_select());
         let rows = self
             .db
-            .tenant_tx(company, |conn| {
+            .tenant_read_tx(company, |conn| {
                 async move { q.load(conn).await }.scope_boxed()
             })
             .await?;
@@ -302,7 +302,7 @@ impl CustomerRepository for PgCustomerRepository {
         let q = filtered(company, &filter).count();
         let n: i64 = self
             .db
-            .tenant_tx(company, |conn| {
+            .tenant_read_tx(company, |conn| {
                 async move { q.get_result(conn).await }.scope_boxed()
             })
             .await?;
@@ -342,7 +342,7 @@ impl CustomerRepository for PgCustomerRepository {
         });
         let rows: Vec<(CustomerRow, i64)> = self
             .db
-            .tenant_tx(company, |conn| {
+            .tenant_read_tx(company, |conn| {
                 async move {
                     let rows = exact.load(conn).await?;
                     match nearest {
@@ -387,7 +387,7 @@ impl CustomerRepository for PgCustomerRepository {
             .select((tag_counts::tag, tag_counts::count));
         let rows: Vec<(String, i64)> = self
             .db
-            .tenant_tx(company, |conn| {
+            .tenant_read_tx(company, |conn| {
                 async move { q.load(conn).await }.scope_boxed()
             })
             .await?;

@@ -1,12 +1,18 @@
-//! The connection pool and the tenant-scoped transaction helper.
+//! The connection pools and the tenant-scoped transaction helpers.
+//!
+//! One pool on the primary serves every write and every read that must see the latest
+//! state; an optional second pool on a read replica (`DATABASE_READ_URL`) serves the
+//! read-only queries of lists, search, statistics, history and the audit trail through
+//! [`Database::tenant_read_tx`]. Without a replica those run on the primary too.
 
-use std::time::Duration;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use crm_domain::{CompanyId, DomainError};
 use deadpool::managed::Timeouts;
 use deadpool::Runtime;
 use diesel::sql_types::Text;
-use diesel_async::pooled_connection::deadpool::Pool;
+use diesel_async::pooled_connection::deadpool::{Object, Pool};
 use diesel_async::pooled_connection::AsyncDieselConnectionManager;
 use diesel_async::scoped_futures::{ScopedBoxFuture, ScopedFutureExt};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
@@ -38,30 +44,103 @@ impl Default for PoolSettings {
     }
 }
 
-/// The database: a pool of connections and the only way to run tenant queries.
+/// Which pool a connection came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PoolRole {
+    /// The primary's pool.
+    Primary,
+    /// The read replica's pool.
+    Replica,
+}
+
+impl PoolRole {
+    /// `primary` or `replica`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Primary => "primary",
+            Self::Replica => "replica",
+        }
+    }
+}
+
+/// Told of every connection checkout: the pool, how long it waited, and whether it got a
+/// connection (`false`: timed out or the pool is closed). For metrics.
+pub type CheckoutObserver = Arc<dyn Fn(PoolRole, Duration, bool) + Send + Sync>;
+
+/// The database: the primary's pool, an optional replica's pool, and the only way to run
+/// tenant queries.
 #[derive(Clone)]
 pub struct Database {
     pool: Pool<AsyncPgConnection>,
+    read_pool: Option<Pool<AsyncPgConnection>>,
+    // Shared by every clone, so an observer set after the repositories were built sees them.
+    observer: Arc<OnceLock<CheckoutObserver>>,
+}
+
+fn build_pool(url: &str, settings: PoolSettings) -> Result<Pool<AsyncPgConnection>, DomainError> {
+    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url);
+    Pool::builder(manager)
+        .max_size(settings.max_size)
+        .timeouts(Timeouts {
+            wait: Some(settings.wait_timeout),
+            create: Some(settings.connect_timeout),
+            recycle: Some(settings.connect_timeout),
+        })
+        .runtime(Runtime::Tokio1)
+        .build()
+        .map_err(|e| DomainError::Internal(format!("building the database pool: {e}")))
 }
 
 impl Database {
-    /// Builds the pool. Connections open lazily, so this does not touch the network.
+    /// Builds the primary's pool. Connections open lazily, so this does not touch the network.
     ///
     /// # Errors
     /// When the pool cannot be built from the settings.
     pub fn connect(url: &str, settings: PoolSettings) -> Result<Self, DomainError> {
-        let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url);
-        let pool = Pool::builder(manager)
-            .max_size(settings.max_size)
-            .timeouts(Timeouts {
-                wait: Some(settings.wait_timeout),
-                create: Some(settings.connect_timeout),
-                recycle: Some(settings.connect_timeout),
-            })
-            .runtime(Runtime::Tokio1)
-            .build()
-            .map_err(|e| DomainError::Internal(format!("building the database pool: {e}")))?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool: build_pool(url, settings)?,
+            read_pool: None,
+            observer: Arc::new(OnceLock::new()),
+        })
+    }
+
+    /// Reports every checkout from now on to `observer`, for this handle and all its clones.
+    /// `false` (and no change) when an observer is already set.
+    pub fn observe_checkouts(&self, observer: CheckoutObserver) -> bool {
+        self.observer.set(observer).is_ok()
+    }
+
+    /// A connection from the `role` pool (the primary when no replica is configured).
+    async fn checkout(&self, role: PoolRole) -> Result<Object<AsyncPgConnection>, DomainError> {
+        let (pool, role) = match (role, &self.read_pool) {
+            (PoolRole::Replica, Some(read)) => (read, PoolRole::Replica),
+            _ => (&self.pool, PoolRole::Primary),
+        };
+        let started = Instant::now();
+        let result = pool.get().await;
+        if let Some(observe) = self.observer.get() {
+            observe(role, started.elapsed(), result.is_ok());
+        }
+        result.map_err(map_pool_error)
+    }
+
+    /// Adds a pool on a read replica of the primary: [`Database::tenant_read_tx`] runs there
+    /// from now on. Connections open lazily.
+    ///
+    /// # Errors
+    /// When the pool cannot be built from the settings.
+    pub fn with_read_replica(
+        mut self,
+        url: &str,
+        settings: PoolSettings,
+    ) -> Result<Self, DomainError> {
+        self.read_pool = Some(build_pool(url, settings)?);
+        Ok(self)
+    }
+
+    /// Whether read-only queries go to a replica.
+    pub fn has_read_replica(&self) -> bool {
+        self.read_pool.is_some()
     }
 
     /// Runs `work` in a transaction scoped to `company`.
@@ -82,7 +161,7 @@ impl Database {
             + 'a,
         T: Send + 'a,
     {
-        let mut pooled = self.pool.get().await.map_err(map_pool_error)?;
+        let mut pooled = self.checkout(PoolRole::Primary).await?;
         let conn: &mut AsyncPgConnection = &mut pooled;
         conn.transaction(move |conn| {
             async move {
@@ -102,6 +181,50 @@ impl Database {
         .map_err(map_diesel_error)
     }
 
+    /// Runs `work` in a READ ONLY transaction scoped to `company`, on the read replica when
+    /// one is configured and on the primary otherwise.
+    ///
+    /// Same role switch and company setting as [`Database::tenant_tx`], so row-level security
+    /// applies alike. Only for queries whose result may lag the primary by the replication
+    /// delay: lists, search, statistics, history, the audit trail. A read that decides a write
+    /// (or must see the caller's own write) uses [`Database::tenant_tx`] on the primary.
+    ///
+    /// # Errors
+    /// As [`Database::tenant_tx`]; a write attempted in `work` fails (read-only transaction).
+    pub async fn tenant_read_tx<'a, T, F>(
+        &self,
+        company: CompanyId,
+        work: F,
+    ) -> Result<T, DomainError>
+    where
+        F: for<'r> FnOnce(
+                &'r mut AsyncPgConnection,
+            ) -> ScopedBoxFuture<'a, 'r, Result<T, diesel::result::Error>>
+            + Send
+            + 'a,
+        T: Send + 'a,
+    {
+        let mut pooled = self.checkout(PoolRole::Replica).await?;
+        let conn: &mut AsyncPgConnection = &mut pooled;
+        conn.build_transaction()
+            .read_only()
+            .run(move |conn| {
+                async move {
+                    diesel::sql_query(
+                        "SELECT set_config('role', $1, true), set_config('app.company_id', $2, true)",
+                    )
+                    .bind::<Text, _>(TENANT_ROLE)
+                    .bind::<Text, _>(company.to_string())
+                    .execute(conn)
+                    .await?;
+                    work(conn).await
+                }
+                .scope_boxed()
+            })
+            .await
+            .map_err(map_diesel_error)
+    }
+
     /// Runs `work` in a transaction as the tenant role with no company set: for queries that
     /// touch no tenant data (health checks). Row-level security shows it no tenant rows.
     ///
@@ -116,7 +239,7 @@ impl Database {
             + 'a,
         T: Send + 'a,
     {
-        let mut pooled = self.pool.get().await.map_err(map_pool_error)?;
+        let mut pooled = self.checkout(PoolRole::Primary).await?;
         let conn: &mut AsyncPgConnection = &mut pooled;
         conn.transaction(move |conn| {
             async move {
@@ -132,10 +255,11 @@ impl Database {
         .map_err(map_diesel_error)
     }
 
-    /// Checks that the database answers, for readiness probes.
+    /// Checks that the database answers, for readiness probes: the primary and, when one is
+    /// configured, the read replica.
     ///
     /// # Errors
-    /// `Unavailable` when it does not.
+    /// `Unavailable` when either does not.
     pub async fn ping(&self) -> Result<(), DomainError> {
         self.unscoped_tx(|conn| {
             async move {
@@ -147,12 +271,38 @@ impl Database {
             .scope_boxed()
         })
         .await
-        .map_err(|e| DomainError::Unavailable(format!("database ping: {e}")))
+        .map_err(|e| DomainError::Unavailable(format!("database ping: {e}")))?;
+        if self.read_pool.is_some() {
+            let mut conn = self
+                .checkout(PoolRole::Replica)
+                .await
+                .map_err(|e| DomainError::Unavailable(format!("read replica ping: {e}")))?;
+            diesel::sql_query("SELECT 1")
+                .execute(&mut conn)
+                .await
+                .map_err(|e| DomainError::Unavailable(format!("read replica ping: {e}")))?;
+        }
+        Ok(())
     }
 
-    /// Current pool status (size, available), for health and metrics.
+    /// Current status of the primary's pool (size, available, waiting), for health and
+    /// metrics.
     pub fn pool_status(&self) -> deadpool::Status {
         self.pool.status()
+    }
+
+    /// Current status of the read replica's pool, when one is configured.
+    pub fn read_pool_status(&self) -> Option<deadpool::Status> {
+        self.read_pool.as_ref().map(Pool::status)
+    }
+
+    /// Closes the pools: waiting and future checkouts fail, idle connections are dropped and
+    /// connections in use are dropped when returned. For shutdown.
+    pub fn close(&self) {
+        self.pool.close();
+        if let Some(pool) = &self.read_pool {
+            pool.close();
+        }
     }
 }
 

@@ -148,7 +148,7 @@ impl InteractionRepository for PgInteractionRepository {
             .select(InteractionRow::as_select());
         let rows = self
             .db
-            .tenant_tx(company, |conn| {
+            .tenant_read_tx(company, |conn| {
                 async move { q.load(conn).await }.scope_boxed()
             })
             .await?;

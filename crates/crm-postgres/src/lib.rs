@@ -26,7 +26,7 @@ mod stats;
 pub use activities::PgHistoryRepository;
 pub use audit::PgAuditRepository;
 pub use customers::PgCustomerRepository;
-pub use database::{Database, PoolSettings, TENANT_ROLE};
+pub use database::{CheckoutObserver, Database, PoolRole, PoolSettings, TENANT_ROLE};
 pub use errors::map_diesel_error;
 pub use interactions::PgInteractionRepository;
 pub use notes::PgNoteRepository;

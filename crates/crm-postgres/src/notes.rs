@@ -153,7 +153,7 @@ impl NoteRepository for PgNoteRepository {
             .select(NoteRow::as_select());
         let rows = self
             .db
-            .tenant_tx(company, |conn| {
+            .tenant_read_tx(company, |conn| {
                 async move { q.load(conn).await }.scope_boxed()
             })
             .await?;

@@ -174,7 +174,7 @@ impl SegmentRepository for PgSegmentRepository {
             .select(SegmentRow::as_select());
         let rows = self
             .db
-            .tenant_tx(company, |conn| {
+            .tenant_read_tx(company, |conn| {
                 async move { q.load(conn).await }.scope_boxed()
             })
             .await?;

@@ -142,7 +142,7 @@ impl StatsRepository for PgStatsRepository {
     ) -> Result<CompanyStats, DomainError> {
         let (counters, windows) = self
             .db
-            .tenant_tx(company, |conn| {
+            .tenant_read_tx(company, |conn| {
                 async move {
                     let counters: Vec<Counter> = diesel::sql_query(
                         "SELECT metric, key, count FROM crm.stat_counters
@@ -198,7 +198,7 @@ impl StatsRepository for PgStatsRepository {
     ) -> Result<Vec<DailyPoint>, DomainError> {
         let days: Vec<Day> = self
             .db
-            .tenant_tx(company, |conn| {
+            .tenant_read_tx(company, |conn| {
                 async move {
                     diesel::sql_query(
                         "SELECT day,
@@ -243,7 +243,7 @@ impl StatsRepository for PgStatsRepository {
         let lower = from.map_or_else(|| "-infinity".to_owned(), |t| t.to_rfc3339());
         let (n, items) = self
             .db
-            .tenant_tx(company, |conn| {
+            .tenant_read_tx(company, |conn| {
                 async move {
                     let n: Count = diesel::sql_query(
                         "SELECT count(*) AS n FROM crm.customer_interactions
@@ -302,7 +302,7 @@ impl StatsRepository for PgStatsRepository {
     ) -> Result<Vec<UserPerformance>, DomainError> {
         let rows: Vec<Performance> = self
             .db
-            .tenant_tx(company, |conn| {
+            .tenant_read_tx(company, |conn| {
                 async move {
                     diesel::sql_query(
                         "WITH created AS (
@@ -369,7 +369,7 @@ impl StatsRepository for PgStatsRepository {
     ) -> Result<CustomerActivity, DomainError> {
         let (notes, interactions, moments) = self
             .db
-            .tenant_tx(company, |conn| {
+            .tenant_read_tx(company, |conn| {
                 async move {
                     let notes: Vec<Keyed> = diesel::sql_query(
                         "SELECT type AS key, count(*) AS count FROM crm.customer_notes

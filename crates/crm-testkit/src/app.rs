@@ -13,6 +13,7 @@ use crate::{tokens, TEST_SECRET};
 /// Configures a [`TestApp`] before it starts.
 pub struct TestAppBuilder {
     config: Config,
+    read_replica: bool,
 }
 
 impl TestAppBuilder {
@@ -91,11 +92,40 @@ impl TestAppBuilder {
         self
     }
 
-    /// Starts the app on a fresh database.
-    pub async fn start(mut self) -> TestApp {
+    /// Routes read-only queries to a second fresh database standing in for a read replica
+    /// (see [`TestApp::replica`]). Nothing replicates between the two.
+    pub fn with_read_replica(mut self) -> Self {
+        self.read_replica = true;
+        self
+    }
+
+    /// Sets how long in-flight requests may run after a stop.
+    pub fn with_shutdown_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.config.shutdown_timeout = timeout;
+        self
+    }
+
+    /// The configuration with a fresh database (and replica) filled in, and the databases,
+    /// for tests that run [`crm_http::Application`] themselves.
+    pub async fn prepare(mut self) -> (Config, TestDatabase, Option<TestDatabase>) {
         let db = TestDatabase::new().await;
         self.config.database_url = db.url().to_owned();
-        TestApp::start_on(self.config, db).await
+        let replica = if self.read_replica {
+            let replica = TestDatabase::new().await;
+            self.config.database_read_url = Some(replica.url().to_owned());
+            Some(replica)
+        } else {
+            None
+        };
+        (self.config, db, replica)
+    }
+
+    /// Starts the app on a fresh database.
+    pub async fn start(self) -> TestApp {
+        let (config, db, replica) = self.prepare().await;
+        let mut app = TestApp::start_on(config, db).await;
+        app.replica = replica;
+        app
     }
 }
 
@@ -109,7 +139,10 @@ pub struct TestApp {
     pub client: Client,
     handle: actix_web::dev::ServerHandle,
     // Declared last: dropped after the server is told to stop.
+    /// The (primary) database.
     pub db: TestDatabase,
+    /// The database standing in for a read replica, when the builder asked for one.
+    pub replica: Option<TestDatabase>,
 }
 
 impl TestApp {
@@ -118,6 +151,8 @@ impl TestApp {
         Config {
             database_url: String::new(),
             database_pool_size: 4,
+            database_read_url: None,
+            migrate_on_start: true,
             redis_url: None,
             jwt: JwtConfig {
                 secret: Some(TEST_SECRET.to_owned()),
@@ -134,6 +169,7 @@ impl TestApp {
             body_limit_bytes: 1024 * 1024,
             request_timeout: Duration::from_secs(30),
             hsts_max_age_seconds: None,
+            shutdown_timeout: std::time::Duration::from_secs(30),
         }
     }
 
@@ -141,6 +177,7 @@ impl TestApp {
     pub fn builder() -> TestAppBuilder {
         TestAppBuilder {
             config: Self::config(),
+            read_replica: false,
         }
     }
 
@@ -166,6 +203,7 @@ impl TestApp {
             client: Client::builder().build().unwrap(),
             handle,
             db,
+            replica: None,
         }
     }
 
