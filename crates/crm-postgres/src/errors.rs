@@ -9,6 +9,9 @@ pub(crate) const EMAIL_UNIQUE_INDEX: &str = "customers_company_email_key";
 /// Name of the unique index that keeps segment names unique per company.
 pub(crate) const SEGMENT_NAME_UNIQUE_INDEX: &str = "segments_company_name_key";
 
+/// What a client hears when its change lost a race with another transaction.
+const CONCURRENT_CHANGE: &str = "the record is being changed concurrently; retry";
+
 /// Maps a diesel error to the domain's vocabulary: known constraint violations become
 /// `Conflict`/`Validation`, lost connections `Unavailable`, anything else `Internal`.
 pub fn map_diesel_error(err: DieselError) -> DomainError {
@@ -29,6 +32,16 @@ pub fn map_diesel_error(err: DieselError) -> DomainError {
         }
         DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
             DomainError::Conflict("the change conflicts with existing data".into())
+        }
+        // Two transactions waited on each other (a delete cascading to children while a child
+        // is added) or a serializable one lost: nothing was written, the client may retry.
+        DieselError::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => {
+            DomainError::Conflict(CONCURRENT_CHANGE.into())
+        }
+        DieselError::DatabaseError(DatabaseErrorKind::Unknown, info)
+            if info.message() == "deadlock detected" =>
+        {
+            DomainError::Conflict(CONCURRENT_CHANGE.into())
         }
         DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _)
         | DieselError::BrokenTransactionManager => {
