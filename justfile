@@ -30,6 +30,10 @@ migrate:
 token company role="admin":
     @JWT_SECRET={{secret}} cargo run -q -p crm-http -- token --company {{company}} --role {{role}}
 
+# Contract fuzzing: schemathesis (all phases, all checks) against a throwaway service.
+contract *args:
+    bash .ci/contract.sh {{args}}
+
 # What CI runs.
 ci:
     bash .ci/run

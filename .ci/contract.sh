@@ -6,13 +6,13 @@
 # Needs PostgreSQL on 127.0.0.1:5432 (user postgres, trust) and python3.11; uses Redis on
 # 127.0.0.1:6379 when it answers. Creates a throwaway database and drops it on exit.
 #
-# Tunables (environment): CONTRACT_MAX_EXAMPLES (default 30), CONTRACT_SEED (default 1),
+# Tunables (environment): CONTRACT_MAX_EXAMPLES (default 50), CONTRACT_SEED (default 1),
 # CONTRACT_PORT (default: a free port), CONTRACT_WORKERS (default 2),
 # CRM_CI_CACHE (default ~/.cache/crm-ci: where the virtualenv lives).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-max_examples=${CONTRACT_MAX_EXAMPLES:-30}
+max_examples=${CONTRACT_MAX_EXAMPLES:-50}
 seed=${CONTRACT_SEED:-1}
 workers=${CONTRACT_WORKERS:-2}
 cache=${CRM_CI_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/crm-ci}

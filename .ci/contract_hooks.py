@@ -9,7 +9,8 @@ cases only, and before the request is sent, these hooks bring such values within
   A positive case keeps a cursor only when it is one of those (recorded by `after_call`,
   and fed by the stateful phase); any other is dropped.
 - `createdFrom <= createdTo` and `updatedFrom <= updatedTo` (customer list, search, a
-  segment's filter): a reversed pair is swapped.
+  segment's filter), `from <= to` (audit trail, performance report): a reversed pair is
+  swapped.
 - The performance report covers at most 366 days (`from` defaults to 30 days before `to`,
   `to` to now): a longer period is shortened by moving `from`.
 
@@ -24,7 +25,7 @@ import schemathesis
 # (operation path, sort, q, cursor): a cursor is valid only for the list, order and search
 # text it was made for.
 ISSUED_CURSORS: set[tuple] = set()
-PAIRS = (("createdFrom", "createdTo"), ("updatedFrom", "updatedTo"))
+PAIRS = (("createdFrom", "createdTo"), ("updatedFrom", "updatedTo"), ("from", "to"))
 MAX_PERIOD = timedelta(days=366)
 
 

@@ -55,3 +55,58 @@ pub fn map_diesel_error(err: DieselError) -> DomainError {
 pub(crate) fn map_pool_error(err: PoolError) -> DomainError {
     DomainError::Unavailable(format!("database pool: {err}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use diesel::result::DatabaseErrorInformation;
+
+    use super::*;
+
+    struct Info(&'static str);
+
+    impl DatabaseErrorInformation for Info {
+        fn message(&self) -> &str {
+            self.0
+        }
+        fn details(&self) -> Option<&str> {
+            None
+        }
+        fn hint(&self) -> Option<&str> {
+            None
+        }
+        fn table_name(&self) -> Option<&str> {
+            None
+        }
+        fn column_name(&self) -> Option<&str> {
+            None
+        }
+        fn constraint_name(&self) -> Option<&str> {
+            None
+        }
+        fn statement_position(&self) -> Option<i32> {
+            None
+        }
+    }
+
+    fn db(kind: DatabaseErrorKind, message: &'static str) -> DieselError {
+        DieselError::DatabaseError(kind, Box::new(Info(message)))
+    }
+
+    #[test]
+    fn lost_races_are_conflicts_not_internal_errors() {
+        // A customer deleted (cascading to its notes) while a note is added used to be a 500.
+        for err in [
+            db(DatabaseErrorKind::Unknown, "deadlock detected"),
+            db(
+                DatabaseErrorKind::SerializationFailure,
+                "could not serialize access",
+            ),
+        ] {
+            assert!(matches!(map_diesel_error(err), DomainError::Conflict(_)));
+        }
+        assert!(matches!(
+            map_diesel_error(db(DatabaseErrorKind::Unknown, "something else")),
+            DomainError::Internal(_)
+        ));
+    }
+}
