@@ -44,7 +44,8 @@ pub struct ApiError {
     title: &'static str,
     detail: String,
     errors: Vec<ProblemField>,
-    cause: Option<String>,
+    /// Boxed, like every field here kept small: handlers return `Result<_, ApiError>`.
+    cause: Option<Box<str>>,
     /// The methods the resource supports (`Allow` of a 405).
     allow: Option<&'static str>,
 }
@@ -177,7 +178,7 @@ impl ApiError {
             "Service Unavailable",
             "a dependency is unavailable; retry later",
         );
-        e.cause = Some(cause.into());
+        e.cause = Some(cause.into().into_boxed_str());
         e
     }
 
@@ -199,7 +200,7 @@ impl ApiError {
             "Internal Server Error",
             "an unexpected error occurred; it has been logged",
         );
-        e.cause = Some(cause.into());
+        e.cause = Some(cause.into().into_boxed_str());
         e
     }
 
