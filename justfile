@@ -33,6 +33,9 @@ token company role="admin":
 # Validate the Kubernetes manifests in deploy/k8s against the schemas (offline).
 k8s:
     bash .ci/k8s.sh
+# Contract fuzzing: schemathesis (all phases, all checks) against a throwaway service.
+contract *args:
+    bash .ci/contract.sh {{args}}
 
 # What CI runs.
 ci:

@@ -44,7 +44,10 @@ pub struct ApiError {
     title: &'static str,
     detail: String,
     errors: Vec<ProblemField>,
-    cause: Option<String>,
+    /// Boxed, like every field here kept small: handlers return `Result<_, ApiError>`.
+    cause: Option<Box<str>>,
+    /// The methods the resource supports (`Allow` of a 405).
+    allow: Option<&'static str>,
 }
 
 impl std::fmt::Display for ApiError {
@@ -77,6 +80,7 @@ impl ApiError {
             detail: detail.into(),
             errors: Vec::new(),
             cause: None,
+            allow: None,
         }
     }
 
@@ -117,14 +121,16 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, "not-found", "Not Found", detail)
     }
 
-    /// 405.
-    pub fn method_not_allowed() -> Self {
-        Self::new(
+    /// 405 with `Allow: <allow>` (RFC 9110 §15.5.6), e.g. `"GET, POST"`.
+    pub fn method_not_allowed(allow: &'static str) -> Self {
+        let mut e = Self::new(
             StatusCode::METHOD_NOT_ALLOWED,
             "method-not-allowed",
             "Method Not Allowed",
-            "this method is not supported on this resource",
-        )
+            format!("this resource supports {allow}"),
+        );
+        e.allow = Some(allow);
+        e
     }
 
     /// 409.
@@ -172,7 +178,7 @@ impl ApiError {
             "Service Unavailable",
             "a dependency is unavailable; retry later",
         );
-        e.cause = Some(cause.into());
+        e.cause = Some(cause.into().into_boxed_str());
         e
     }
 
@@ -201,7 +207,7 @@ impl ApiError {
             "Internal Server Error",
             "an unexpected error occurred; it has been logged",
         );
-        e.cause = Some(cause.into());
+        e.cause = Some(cause.into().into_boxed_str());
         e
     }
 
@@ -255,6 +261,9 @@ impl ResponseError for ApiError {
                 HeaderValue::from_static("Bearer realm=\"nexus-crm\""),
             ));
         }
+        if let Some(allow) = self.allow {
+            res.insert_header((header::ALLOW, HeaderValue::from_static(allow)));
+        }
         if self.status == StatusCode::SERVICE_UNAVAILABLE {
             res.insert_header((header::RETRY_AFTER, HeaderValue::from_static("5")));
         }
@@ -282,7 +291,7 @@ pub mod responses {
         Unauthorized => "Missing, malformed, expired or badly signed token",
         Forbidden => "Authenticated, but the role does not allow this",
         NotFound => "No such resource in your company",
-        Conflict => "Conflicts with existing data (e.g. a duplicate email)",
+        Conflict => "Conflicts with existing data (e.g. a duplicate email), or lost a race with a concurrent change (retry)",
         PayloadTooLarge => "The body exceeds the configured limit",
         UnsupportedMediaType => "The body is not application/json",
         Unprocessable => "Validation failed; `errors` names each field",
@@ -339,6 +348,7 @@ pub mod problem_sets {
             Unauthorized = 401,
             Forbidden = 403,
             NotFound = 404,
+            Conflict = 409,
             Unavailable = 503,
         }
     );
@@ -372,6 +382,7 @@ pub mod problem_sets {
             BadRequest = 400,
             Unauthorized = 401,
             NotFound = 404,
+            Conflict = 409,
             PayloadTooLarge = 413,
             UnsupportedMediaType = 415,
             Unprocessable = 422,

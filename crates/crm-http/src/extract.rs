@@ -84,7 +84,10 @@ fn read_json<T: DeserializeOwned + 'static>(
                 _ => ApiError::bad_request(format!("cannot read the body: {e}")),
             })?;
         match empty {
-            Some(default) if bytes.iter().all(u8::is_ascii_whitespace) => Ok(default()),
+            // No body, or `null` (the document's `oneOf: [null, object]`), is the default.
+            Some(default) if bytes.trim_ascii().is_empty() || bytes.trim_ascii() == b"null" => {
+                Ok(default())
+            }
             _ if !json => Err(ApiError::unsupported_media_type()),
             _ => parse_body(&bytes),
         }
@@ -116,17 +119,71 @@ impl<T: DeserializeOwned + Default + 'static> FromRequest for OptionalJsonBody<T
 }
 
 /// Parses a body, telling syntax errors (400) from data errors (422) even when serde meets a
-/// wrong type before the syntax error (`[1,2` for an object).
+/// wrong type before the syntax error (`[1,2` for an object). Every body is a JSON object:
+/// anything else is a 422 (serde alone would read a struct from an array of its fields).
+/// Strings holding U+0000 are a 422 too: PostgreSQL can store them neither in `text` nor in
+/// `jsonb`.
 pub(crate) fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let syntax_error = || match serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+        Err(syntax) if !syntax.is_data() => Some(ApiError::bad_request(format!(
+            "the request body is not valid JSON: {syntax}"
+        ))),
+        _ => None,
+    };
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if first.is_some_and(|b| *b != b'{') {
+        return Err(syntax_error().unwrap_or_else(|| {
+            ApiError::validation(vec![ProblemField {
+                field: String::new(),
+                message: "the request body must be a JSON object".into(),
+            }])
+        }));
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|err| {
-        match serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
-            Err(syntax) if !syntax.is_data() => {
-                ApiError::bad_request(format!("the request body is not valid JSON: {syntax}"))
-            }
-            _ => json_error(err),
+    let value = serde_path_to_error::deserialize(&mut *de)
+        .map_err(|err| syntax_error().unwrap_or_else(|| json_error(err)))?;
+    de.end()
+        .map_err(|e| ApiError::bad_request(format!("the request body is not valid JSON: {e}")))?;
+    if let Some(field) = nul_path(bytes) {
+        return Err(ApiError::validation(vec![ProblemField {
+            field,
+            message: "must not contain the NUL character (U+0000)".into(),
+        }]));
+    }
+    Ok(value)
+}
+
+/// The path of the first string or key holding U+0000, if any. JSON text can carry it only
+/// as the escape `\u0000`, so bodies without that sequence are not walked.
+fn nul_path(bytes: &[u8]) -> Option<String> {
+    fn walk(value: &serde_json::Value, path: &str) -> Option<String> {
+        match value {
+            serde_json::Value::String(s) if s.contains('\0') => Some(path.to_owned()),
+            serde_json::Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .find_map(|(i, v)| walk(v, &format!("{path}[{i}]"))),
+            serde_json::Value::Object(map) => map.iter().find_map(|(k, v)| {
+                let here = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                if k.contains('\0') {
+                    Some(here)
+                } else {
+                    walk(v, &here)
+                }
+            }),
+            _ => None,
         }
-    })
+    }
+    if !bytes.windows(6).any(|w| w == b"\\u0000") {
+        return None;
+    }
+    serde_json::from_slice::<serde_json::Value>(bytes)
+        .ok()
+        .and_then(|v| walk(&v, ""))
 }
 
 /// Body limit when none is configured.

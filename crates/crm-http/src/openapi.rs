@@ -84,6 +84,7 @@ use crate::routes::{audit, customers, health, history, interactions, notes, segm
         CreateSegmentRequest,
         UpdateSegmentRequest,
         crm_domain::CustomerFilter,
+        crm_domain::Tag,
         crm_domain::CompanyStats,
         crm_domain::Dashboard,
         crm_domain::DailyPoint,
@@ -115,7 +116,7 @@ use crate::routes::{audit, customers, health, history, interactions, notes, segm
         HistoryEntryResponse,
     )
     ),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &JsonQueryParameters, &Links),
     tags(
         (name = "customers", description = "Customer records"),
         (name = "notes", description = "Notes on a customer; private ones exist for their author only"),
@@ -144,5 +145,145 @@ impl Modify for BearerAuth {
                     .build(),
             ),
         );
+    }
+}
+
+/// The `metadata` query parameter is a JSON object in the query string: OpenAPI says so with
+/// `content: {application/json: ...}` in place of `schema`, which utoipa's `IntoParams` cannot
+/// write; the document gets it here (as a flattened field of the parameter).
+struct JsonQueryParameters;
+
+impl Modify for JsonQueryParameters {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::ParameterIn;
+        let content = serde_json::json!({
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "description": "Pairs the customer's metadata must contain"
+                }
+            }
+        });
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.delete,
+            ];
+            for operation in operations.into_iter().flatten() {
+                for parameter in operation.parameters.iter_mut().flatten() {
+                    if parameter.name == "metadata" && parameter.parameter_in == ParameterIn::Query
+                    {
+                        parameter.schema = None;
+                        parameter
+                            .extensions
+                            .get_or_insert_with(Default::default)
+                            .insert("content".to_owned(), content.clone());
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Where a created resource can be used next, as OpenAPI links on each create's `201`:
+/// the id in the answer feeds the routes that address that resource. Clients (and the
+/// stateful contract tests) follow them from create to read, change and delete.
+struct Links;
+
+const CUSTOMER: &[(&str, &str)] = &[("id", "$response.body#/id")];
+const NOTE: &[(&str, &str)] = &[
+    ("id", "$response.body#/customerId"),
+    ("noteId", "$response.body#/id"),
+];
+const INTERACTION: &[(&str, &str)] = &[
+    ("id", "$response.body#/customerId"),
+    ("interactionId", "$response.body#/id"),
+];
+
+/// (producer operation, [(consumer operation, parameters)]).
+type LinkTable = [(
+    &'static str,
+    &'static [(&'static str, &'static [(&'static str, &'static str)])],
+)];
+
+const LINKS: &LinkTable = &[
+    (
+        "create_customer",
+        &[
+            ("get_customer", CUSTOMER),
+            ("update_customer", CUSTOMER),
+            ("delete_customer", CUSTOMER),
+            ("add_tags", CUSTOMER),
+            ("remove_tags", CUSTOMER),
+            ("customer_history", CUSTOMER),
+            ("customer_activity", CUSTOMER),
+            ("list_notes", CUSTOMER),
+            ("create_note", CUSTOMER),
+            ("list_interactions", CUSTOMER),
+            ("create_interaction", CUSTOMER),
+        ],
+    ),
+    (
+        "create_note",
+        &[
+            ("get_note", NOTE),
+            ("update_note", NOTE),
+            ("delete_note", NOTE),
+        ],
+    ),
+    (
+        "create_interaction",
+        &[
+            ("get_interaction", INTERACTION),
+            ("update_interaction", INTERACTION),
+            ("complete_interaction", INTERACTION),
+            ("delete_interaction", INTERACTION),
+        ],
+    ),
+    (
+        "create_segment",
+        &[
+            ("get_segment", CUSTOMER),
+            ("update_segment", CUSTOMER),
+            ("delete_segment", CUSTOMER),
+            ("segment_customers", CUSTOMER),
+        ],
+    ),
+];
+
+impl Modify for Links {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::link::LinkBuilder;
+        use utoipa::openapi::RefOr;
+        for item in openapi.paths.paths.values_mut() {
+            let Some(post) = item.post.as_mut() else {
+                continue;
+            };
+            let Some((_, targets)) = LINKS
+                .iter()
+                .find(|(producer, _)| post.operation_id.as_deref() == Some(*producer))
+            else {
+                continue;
+            };
+            let Some(RefOr::T(created)) = post.responses.responses.get_mut("201") else {
+                continue;
+            };
+            for (consumer, parameters) in *targets {
+                let mut link = parameters
+                    .iter()
+                    .fold(LinkBuilder::new(), |b, (name, value)| {
+                        b.parameter(*name, *value)
+                    })
+                    .build();
+                // utoipa 5.5 writes `Link::operation_id` as `operation_id`, not the
+                // `operationId` of the specification: set the field by its right name.
+                link.extensions
+                    .get_or_insert_with(Default::default)
+                    .insert("operationId".to_owned(), (*consumer).into());
+                created.links.insert((*consumer).to_owned(), RefOr::T(link));
+            }
+        }
     }
 }

@@ -29,11 +29,11 @@ pub struct CustomerFilter {
     pub customer_type: Option<CustomerType>,
     /// Carrying at least one of these tags.
     #[serde(rename = "tags", default, skip_serializing_if = "Vec::is_empty")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Tag>, max_items = 50))]
     pub tags_any: Vec<Tag>,
     /// Carrying all of these tags.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Tag>, max_items = 50))]
     pub tags_all: Vec<Tag>,
     /// Assigned to this user.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -89,6 +89,22 @@ impl fmt::Display for Email {
     }
 }
 
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Tag {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some(Self::PATTERN))
+            .description(Some(
+                "A tag: 1–50 characters once trimmed, no control characters; stored lower-cased.",
+            ))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Tag {}
+
 /// A segmentation tag: trimmed, lower-cased (tags compare case-insensitively), 1–50
 /// characters, no control characters.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -100,6 +116,10 @@ impl Tag {
     pub const MAX_LEN: usize = 50;
     /// Most tags one customer may carry.
     pub const MAX_PER_CUSTOMER: usize = 50;
+    /// What [`Tag::parse`] accepts, as a regular expression for the OpenAPI document: optional
+    /// white space (Unicode `White_Space`, which `str::trim` removes) around 1–50 characters
+    /// that start and end with a non-space and hold no control character (`char::is_control`).
+    pub const PATTERN: &'static str = "^[\\t-\\r \u{85}\u{a0}\u{1680}\u{2000}-\u{200a}\u{2028}\u{2029}\u{202f}\u{205f}\u{3000}]*[^\\t-\\r \u{85}\u{a0}\u{1680}\u{2000}-\u{200a}\u{2028}\u{2029}\u{202f}\u{205f}\u{3000}\\x00-\\x1f\\x7f-\\x9f]([^\\x00-\\x1f\\x7f-\\x9f]{0,48}[^\\t-\\r \u{85}\u{a0}\u{1680}\u{2000}-\u{200a}\u{2028}\u{2029}\u{202f}\u{205f}\u{3000}\\x00-\\x1f\\x7f-\\x9f])?[\\t-\\r \u{85}\u{a0}\u{1680}\u{2000}-\u{200a}\u{2028}\u{2029}\u{202f}\u{205f}\u{3000}]*$";
 
     /// Normalises and validates a tag.
     ///

@@ -80,6 +80,30 @@ page_type!(
     CustomerPage of CustomerResponse
 );
 
+/// The `email` a request may send: an address (at most 254 characters), a blank string
+/// (stored as no email) or `null`.
+fn email_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{AnyOfBuilder, ObjectBuilder, SchemaFormat, Type};
+    AnyOfBuilder::new()
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .format(Some(SchemaFormat::Custom("email".into())))
+                .max_length(Some(254)),
+        )
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some(
+                    "^[\\t-\\r \u{85}\u{a0}\u{1680}\u{2000}-\u{200a}\u{2028}\u{2029}\u{202f}\u{205f}\u{3000}]*$",
+                )),
+        )
+        .item(ObjectBuilder::new().schema_type(Type::Null))
+        .description(Some("An email address; blank or `null` means none."))
+        .build()
+        .into()
+}
+
 /// Body of `POST /api/customers`. Server-owned fields (`id`, `companyId`, `createdBy`,
 /// timestamps) are refused.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -88,8 +112,8 @@ pub struct CreateCustomerRequest {
     /// 1–200 characters.
     #[schema(min_length = 1, max_length = 200)]
     pub name: String,
-    /// A valid address, unique per company.
-    #[schema(format = "email", max_length = 254)]
+    /// A valid address, unique per company; blank means none.
+    #[schema(schema_with = email_schema)]
     pub email: Option<String>,
     /// At most 50 characters.
     #[schema(max_length = 50)]
@@ -112,7 +136,7 @@ pub struct CreateCustomerRequest {
     pub address: Option<Map<String, Value>>,
     /// Up to 50 tags of 1–50 characters.
     #[serde(default)]
-    #[schema(max_items = 50)]
+    #[schema(value_type = Vec<crm_domain::Tag>, max_items = 50)]
     pub tags: Vec<String>,
     /// JSON object, at most 16 KiB.
     #[schema(value_type = Option<Object>)]
@@ -146,9 +170,9 @@ pub struct UpdateCustomerRequest {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = String, min_length = 1, max_length = 200)]
     pub name: Option<Option<String>>,
-    /// New email, or `null` to clear.
+    /// New email, or `null` (or blank) to clear.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>, format = "email", max_length = 254)]
+    #[schema(schema_with = email_schema)]
     pub email: Option<Option<String>>,
     /// New phone, or `null`.
     #[serde(default, deserialize_with = "double_option")]
@@ -180,7 +204,7 @@ pub struct UpdateCustomerRequest {
     pub address: Option<Option<Map<String, Value>>>,
     /// Replacement tags; not nullable.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Vec<String>, max_items = 50)]
+    #[schema(value_type = Vec<crm_domain::Tag>, max_items = 50)]
     pub tags: Option<Option<Vec<String>>>,
     /// Replacement metadata; not nullable.
     #[serde(default, deserialize_with = "double_option")]
@@ -232,9 +256,11 @@ macro_rules! customer_filter_params {
             #[serde(rename = "type")]
             #[param(rename = "type", value_type = Option<CustomerType>)]
             pub customer_type: Option<String>,
-            /// Comma-separated tags; customers with any of them.
+            /// Comma-separated tags (at most 50); customers with any of them.
+            #[param(pattern = "^[\\t-\\r \u{85}\u{a0}\u{1680}\u{2000}-\u{200a}\u{2028}\u{2029}\u{202f}\u{205f}\u{3000}]*([^\\t-\\r \u{85}\u{a0}\u{1680}\u{2000}-\u{200a}\u{2028}\u{2029}\u{202f}\u{205f}\u{3000}\\x00-\\x1f\\x7f-\\x9f,]([^\\x00-\\x1f\\x7f-\\x9f,]{0,48}[^\\t-\\r \u{85}\u{a0}\u{1680}\u{2000}-\u{200a}\u{2028}\u{2029}\u{202f}\u{205f}\u{3000}\\x00-\\x1f\\x7f-\\x9f,])?)?[\\t-\\r \u{85}\u{a0}\u{1680}\u{2000}-\u{200a}\u{2028}\u{2029}\u{202f}\u{205f}\u{3000}]*(,[\\t-\\r \u{85}\u{a0}\u{1680}\u{2000}-\u{200a}\u{2028}\u{2029}\u{202f}\u{205f}\u{3000}]*([^\\t-\\r \u{85}\u{a0}\u{1680}\u{2000}-\u{200a}\u{2028}\u{2029}\u{202f}\u{205f}\u{3000}\\x00-\\x1f\\x7f-\\x9f,]([^\\x00-\\x1f\\x7f-\\x9f,]{0,48}[^\\t-\\r \u{85}\u{a0}\u{1680}\u{2000}-\u{200a}\u{2028}\u{2029}\u{202f}\u{205f}\u{3000}\\x00-\\x1f\\x7f-\\x9f,])?)?[\\t-\\r \u{85}\u{a0}\u{1680}\u{2000}-\u{200a}\u{2028}\u{2029}\u{202f}\u{205f}\u{3000}]*)*$")]
             pub tags: Option<String>,
-            /// Comma-separated tags; customers with all of them.
+            /// Comma-separated tags (at most 50); customers with all of them.
+            #[param(pattern = "^[\\t-\\r \u{85}\u{a0}\u{1680}\u{2000}-\u{200a}\u{2028}\u{2029}\u{202f}\u{205f}\u{3000}]*([^\\t-\\r \u{85}\u{a0}\u{1680}\u{2000}-\u{200a}\u{2028}\u{2029}\u{202f}\u{205f}\u{3000}\\x00-\\x1f\\x7f-\\x9f,]([^\\x00-\\x1f\\x7f-\\x9f,]{0,48}[^\\t-\\r \u{85}\u{a0}\u{1680}\u{2000}-\u{200a}\u{2028}\u{2029}\u{202f}\u{205f}\u{3000}\\x00-\\x1f\\x7f-\\x9f,])?)?[\\t-\\r \u{85}\u{a0}\u{1680}\u{2000}-\u{200a}\u{2028}\u{2029}\u{202f}\u{205f}\u{3000}]*(,[\\t-\\r \u{85}\u{a0}\u{1680}\u{2000}-\u{200a}\u{2028}\u{2029}\u{202f}\u{205f}\u{3000}]*([^\\t-\\r \u{85}\u{a0}\u{1680}\u{2000}-\u{200a}\u{2028}\u{2029}\u{202f}\u{205f}\u{3000}\\x00-\\x1f\\x7f-\\x9f,]([^\\x00-\\x1f\\x7f-\\x9f,]{0,48}[^\\t-\\r \u{85}\u{a0}\u{1680}\u{2000}-\u{200a}\u{2028}\u{2029}\u{202f}\u{205f}\u{3000}\\x00-\\x1f\\x7f-\\x9f,])?)?[\\t-\\r \u{85}\u{a0}\u{1680}\u{2000}-\u{200a}\u{2028}\u{2029}\u{202f}\u{205f}\u{3000}]*)*$")]
             pub tags_all: Option<String>,
             /// Only customers assigned to this user.
             #[param(value_type = Option<Uuid>)]
@@ -323,7 +349,8 @@ customer_filter_params!(
     SearchCustomersParams {
         /// Text to find (3–100 characters): a fragment of the name, email, phone or
         /// organisation, or a name with a typo.
-        #[param(min_length = 3, max_length = 100)]
+        /// Trimmed, 3–100 characters without control characters.
+        #[param(required = true, pattern = "^[\\t-\\r \u{85}\u{a0}\u{1680}\u{2000}-\u{200a}\u{2028}\u{2029}\u{202f}\u{205f}\u{3000}]*[^\\t-\\r \u{85}\u{a0}\u{1680}\u{2000}-\u{200a}\u{2028}\u{2029}\u{202f}\u{205f}\u{3000}\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]{1,98}[^\\t-\\r \u{85}\u{a0}\u{1680}\u{2000}-\u{200a}\u{2028}\u{2029}\u{202f}\u{205f}\u{3000}\\x00-\\x1f\\x7f-\\x9f][\\t-\\r \u{85}\u{a0}\u{1680}\u{2000}-\u{200a}\u{2028}\u{2029}\u{202f}\u{205f}\u{3000}]*$")]
         pub q: Option<String>,
     }
 );
@@ -351,7 +378,7 @@ pub struct SegmentMembersParams {
 #[serde(deny_unknown_fields)]
 pub struct TagsRequest {
     /// Tags to add or remove (trimmed, compared case-insensitively, 1–50 characters each).
-    #[schema(min_items = 1, max_items = 50)]
+    #[schema(value_type = Vec<crm_domain::Tag>, max_items = 50)]
     pub tags: Vec<String>,
 }
 

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::{double_option, not_null, page_type};
+use super::{double_option, double_option_whole_u32, not_null, page_type, whole_u32};
 use crate::error::ApiError;
 
 /// An interaction as the API shows it.
@@ -91,6 +91,7 @@ pub struct CreateInteractionRequest {
     /// When it is planned (RFC 3339).
     pub scheduled_at: Option<DateTime<Utc>>,
     /// 0–10,080 minutes.
+    #[serde(default, deserialize_with = "whole_u32")]
     #[schema(maximum = 10080)]
     pub duration_minutes: Option<u32>,
     /// At most 2,000 characters.
@@ -141,7 +142,7 @@ pub struct UpdateInteractionRequest {
     #[schema(value_type = Option<DateTime<Utc>>)]
     pub scheduled_at: Option<Option<DateTime<Utc>>>,
     /// New duration, or `null`.
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "double_option_whole_u32")]
     #[schema(value_type = Option<u32>, maximum = 10080)]
     pub duration_minutes: Option<Option<u32>>,
     /// New outcome, or `null`.
@@ -187,6 +188,7 @@ pub struct CompleteInteractionRequest {
     #[schema(max_length = 2000)]
     pub outcome: Option<String>,
     /// Minutes it took, 0–10,080.
+    #[serde(default, deserialize_with = "whole_u32")]
     #[schema(maximum = 10080)]
     pub duration_minutes: Option<u32>,
 }

@@ -28,6 +28,79 @@ where
     Option::<T>::deserialize(de).map(Some)
 }
 
+/// Reads a struct only from a JSON object: serde's derive would also take an array of the
+/// fields in order (`[null, null]`), which the OpenAPI document does not allow.
+pub(crate) fn object<'de, T, D>(de: D) -> Result<T, D::Error>
+where
+    T: serde::de::DeserializeOwned,
+    D: Deserializer<'de>,
+{
+    match serde_json::Value::deserialize(de)? {
+        value @ serde_json::Value::Object(_) => {
+            serde_json::from_value(value).map_err(serde::de::Error::custom)
+        }
+        other => Err(serde::de::Error::invalid_type(
+            unexpected(&other),
+            &"a JSON object",
+        )),
+    }
+}
+
+/// [`object`] for a field where `null` is told apart from absence (see [`double_option`]).
+pub(crate) fn double_option_object<'de, T, D>(de: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: serde::de::DeserializeOwned,
+    D: Deserializer<'de>,
+{
+    match serde_json::Value::deserialize(de)? {
+        serde_json::Value::Null => Ok(Some(None)),
+        value => object(value)
+            .map(|v| Some(Some(v)))
+            .map_err(serde::de::Error::custom),
+    }
+}
+
+/// A whole number that fits `u32`, also when written with a fraction of zero (`378.0`): JSON
+/// numbers carry no integer type, and JSON Schema's `integer` admits `378.0`.
+pub(crate) fn whole_u32<'de, D: Deserializer<'de>>(de: D) -> Result<Option<u32>, D::Error> {
+    Option::<serde_json::Number>::deserialize(de)?
+        .map(|n| number_to_u32(&n))
+        .transpose()
+}
+
+/// [`whole_u32`] for a field where `null` is told apart from absence.
+pub(crate) fn double_option_whole_u32<'de, D: Deserializer<'de>>(
+    de: D,
+) -> Result<Option<Option<u32>>, D::Error> {
+    whole_u32(de).map(Some)
+}
+
+fn number_to_u32<E: serde::de::Error>(n: &serde_json::Number) -> Result<u32, E> {
+    let whole = n.as_u64().or_else(|| {
+        n.as_f64()
+            .filter(|f| f.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(f))
+            .and_then(|f| format!("{f:.0}").parse().ok())
+    });
+    whole.and_then(|w| u32::try_from(w).ok()).ok_or_else(|| {
+        E::invalid_value(
+            serde::de::Unexpected::Other(&n.to_string()),
+            &"a whole number from 0 to 4294967295",
+        )
+    })
+}
+
+fn unexpected(value: &serde_json::Value) -> serde::de::Unexpected<'_> {
+    use serde::de::Unexpected;
+    match value {
+        serde_json::Value::Null => Unexpected::Unit,
+        serde_json::Value::Bool(b) => Unexpected::Bool(*b),
+        serde_json::Value::Number(_) => Unexpected::Other("number"),
+        serde_json::Value::String(s) => Unexpected::Str(s),
+        serde_json::Value::Array(_) => Unexpected::Seq,
+        serde_json::Value::Object(_) => Unexpected::Map,
+    }
+}
+
 /// `Some(None)` is an explicit `null` for a field that cannot be cleared: an error.
 pub(crate) fn not_null<T>(
     field: &str,

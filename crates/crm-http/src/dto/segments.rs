@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{double_option, not_null, page_type};
+use super::{double_option, double_option_object, not_null, object, page_type};
 use crate::error::ApiError;
 
 /// A segment as the API shows it.
@@ -63,7 +63,7 @@ pub struct CreateSegmentRequest {
     #[schema(max_length = 1000)]
     pub description: Option<String>,
     /// Which customers belong (default: all).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "object")]
     pub filter: CustomerFilter,
 }
 
@@ -90,7 +90,7 @@ pub struct UpdateSegmentRequest {
     #[schema(value_type = Option<String>, max_length = 1000)]
     pub description: Option<Option<String>>,
     /// Replacement filter.
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "double_option_object")]
     #[schema(value_type = CustomerFilter)]
     pub filter: Option<Option<CustomerFilter>>,
 }

@@ -20,7 +20,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/api/audit")
             .route(web::get().to(audit_trail))
-            .default_service(web::to(super::method_not_allowed)),
+            .default_service(super::not_allowed("GET")),
     );
 }
 
@@ -90,8 +90,12 @@ pub async fn audit_trail(
         from: errors.parse("from", p.from.as_deref(), parse_time),
         to: errors.parse("to", p.to.as_deref(), parse_time),
         window: errors.window(p.limit.as_deref(), p.cursor.as_deref()),
-        entity_type: p.entity_type,
-        action: p.action,
+        entity_type: errors.parse("entityType", p.entity_type.as_deref(), |s| {
+            Ok::<_, String>(s.to_owned())
+        }),
+        action: errors.parse("action", p.action.as_deref(), |s| {
+            Ok::<_, String>(s.to_owned())
+        }),
     };
     let query = errors.finish(query)?;
     Ok(web::Json(service.list(&actor.0, query).await?.into()))

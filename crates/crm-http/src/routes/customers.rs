@@ -20,31 +20,31 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::resource("/api/customers")
             .route(web::get().to(list_customers))
             .route(web::post().to(create_customer))
-            .default_service(web::to(super::method_not_allowed)),
+            .default_service(super::not_allowed("GET, POST")),
     )
     // Before `/api/customers/{id}`, which would take these words for ids.
     .service(
         web::resource("/api/customers/search")
             .route(web::get().to(search_customers))
-            .default_service(web::to(super::method_not_allowed)),
+            .default_service(super::not_allowed("GET")),
     )
     .service(
         web::resource("/api/customers/tags")
             .route(web::get().to(list_tags))
-            .default_service(web::to(super::method_not_allowed)),
+            .default_service(super::not_allowed("GET")),
     )
     .service(
         web::resource("/api/customers/{id}/tags")
             .route(web::post().to(add_tags))
             .route(web::delete().to(remove_tags))
-            .default_service(web::to(super::method_not_allowed)),
+            .default_service(super::not_allowed("POST, DELETE")),
     )
     .service(
         web::resource("/api/customers/{id}")
             .route(web::get().to(get_customer))
             .route(web::put().to(update_customer))
             .route(web::delete().to(delete_customer))
-            .default_service(web::to(super::method_not_allowed)),
+            .default_service(super::not_allowed("GET, PUT, DELETE")),
     );
 }
 

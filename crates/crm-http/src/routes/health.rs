@@ -24,10 +24,18 @@ const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Registers `/health`, `/health/live`, `/health/ready`, `/health/detailed`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/health", web::get().to(health))
-        .route("/health/live", web::get().to(live))
-        .route("/health/ready", web::get().to(ready))
-        .route("/health/detailed", web::get().to(detailed));
+    for (path, route) in [
+        ("/health", web::get().to(health)),
+        ("/health/live", web::get().to(live)),
+        ("/health/ready", web::get().to(ready)),
+        ("/health/detailed", web::get().to(detailed)),
+    ] {
+        cfg.service(
+            web::resource(path)
+                .route(route)
+                .default_service(super::not_allowed("GET")),
+        );
+    }
 }
 
 /// A plain status answer.

@@ -14,7 +14,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/api/customers/{id}/history")
             .route(web::get().to(customer_history))
-            .default_service(web::to(super::method_not_allowed)),
+            .default_service(super::not_allowed("GET")),
     );
 }
 

@@ -20,19 +20,19 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::resource("/api/customers/{id}/interactions")
             .route(web::get().to(list_interactions))
             .route(web::post().to(create_interaction))
-            .default_service(web::to(super::method_not_allowed)),
+            .default_service(super::not_allowed("GET, POST")),
     )
     .service(
         web::resource("/api/customers/{id}/interactions/{interactionId}")
             .route(web::get().to(get_interaction))
             .route(web::put().to(update_interaction))
             .route(web::delete().to(delete_interaction))
-            .default_service(web::to(super::method_not_allowed)),
+            .default_service(super::not_allowed("GET, PUT, DELETE")),
     )
     .service(
         web::resource("/api/customers/{id}/interactions/{interactionId}/complete")
             .route(web::patch().to(complete_interaction))
-            .default_service(web::to(super::method_not_allowed)),
+            .default_service(super::not_allowed("PATCH")),
     );
 }
 

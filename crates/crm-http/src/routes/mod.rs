@@ -1,7 +1,7 @@
 //! HTTP routes. Handlers are thin: parse and validate the request, call one service method,
 //! map the result.
 
-use actix_web::HttpResponse;
+use actix_web::{web, HttpResponse, Route};
 
 use crate::error::ApiError;
 
@@ -15,7 +15,8 @@ mod params;
 pub mod segments;
 pub mod stats;
 
-/// The answer to a method a resource does not support.
-pub(crate) async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::method_not_allowed())
+/// The default service of a resource: any other method gets a 405 problem with
+/// `Allow: <methods>`.
+pub(crate) fn not_allowed(methods: &'static str) -> Route {
+    web::to(move || async move { Err::<HttpResponse, _>(ApiError::method_not_allowed(methods)) })
 }

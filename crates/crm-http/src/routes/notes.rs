@@ -17,14 +17,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::resource("/api/customers/{id}/notes")
             .route(web::get().to(list_notes))
             .route(web::post().to(create_note))
-            .default_service(web::to(super::method_not_allowed)),
+            .default_service(super::not_allowed("GET, POST")),
     )
     .service(
         web::resource("/api/customers/{id}/notes/{noteId}")
             .route(web::get().to(get_note))
             .route(web::put().to(update_note))
             .route(web::delete().to(delete_note))
-            .default_service(web::to(super::method_not_allowed)),
+            .default_service(super::not_allowed("GET, PUT, DELETE")),
     );
 }
 

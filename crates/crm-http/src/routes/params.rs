@@ -21,6 +21,14 @@ impl ParamErrors {
         parse: impl FnOnce(&str) -> Result<T, E>,
     ) -> Option<T> {
         let raw = raw?;
+        if raw.contains('\0') {
+            // PostgreSQL cannot take U+0000 in text; refuse it before any parser sees it.
+            self.0.push(ProblemField {
+                field: field.to_owned(),
+                message: "must not contain the NUL character (U+0000)".into(),
+            });
+            return None;
+        }
         match parse(raw) {
             Ok(v) => Some(v),
             Err(e) => {

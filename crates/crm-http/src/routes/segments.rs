@@ -20,19 +20,19 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::resource("/api/segments")
             .route(web::get().to(list_segments))
             .route(web::post().to(create_segment))
-            .default_service(web::to(super::method_not_allowed)),
+            .default_service(super::not_allowed("GET, POST")),
     )
     .service(
         web::resource("/api/segments/{id}")
             .route(web::get().to(get_segment))
             .route(web::put().to(update_segment))
             .route(web::delete().to(delete_segment))
-            .default_service(web::to(super::method_not_allowed)),
+            .default_service(super::not_allowed("GET, PUT, DELETE")),
     )
     .service(
         web::resource("/api/segments/{id}/customers")
             .route(web::get().to(segment_customers))
-            .default_service(web::to(super::method_not_allowed)),
+            .default_service(super::not_allowed("GET")),
     );
 }
 

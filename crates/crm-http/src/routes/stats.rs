@@ -19,22 +19,22 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/api/stats")
             .route(web::get().to(company_stats))
-            .default_service(web::to(super::method_not_allowed)),
+            .default_service(super::not_allowed("GET")),
     )
     .service(
         web::resource("/api/stats/dashboard")
             .route(web::get().to(dashboard))
-            .default_service(web::to(super::method_not_allowed)),
+            .default_service(super::not_allowed("GET")),
     )
     .service(
         web::resource("/api/stats/performance")
             .route(web::get().to(performance))
-            .default_service(web::to(super::method_not_allowed)),
+            .default_service(super::not_allowed("GET")),
     )
     .service(
         web::resource("/api/stats/customers/{id}/activity")
             .route(web::get().to(customer_activity))
-            .default_service(web::to(super::method_not_allowed)),
+            .default_service(super::not_allowed("GET")),
     );
 }
 
