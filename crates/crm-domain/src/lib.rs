@@ -30,6 +30,7 @@ pub mod history;
 pub mod ids;
 pub mod interaction;
 pub mod note;
+pub mod outbox;
 pub mod pagination;
 mod retry;
 pub mod segment;
@@ -53,6 +54,7 @@ pub use interaction::{
     UpdateInteraction,
 };
 pub use note::{CreateNote, Note, NoteRepository, NoteService, NoteType, UpdateNote};
+pub use outbox::{Delivery, EventSink, OutboxBacklog, OutboxMessage, OutboxStore};
 pub use pagination::{Cursor, Page, PageLimit, Window};
 pub use segment::{
     CountedSegment, CreateSegment, Segment, SegmentRepository, SegmentService, UpdateSegment,
@@ -76,6 +78,8 @@ pub use history::MockHistoryRepository;
 pub use interaction::MockInteractionRepository;
 #[cfg(any(test, feature = "mocks"))]
 pub use note::MockNoteRepository;
+#[cfg(any(test, feature = "mocks"))]
+pub use outbox::MockOutboxStore;
 #[cfg(any(test, feature = "mocks"))]
 pub use segment::MockSegmentRepository;
 #[cfg(any(test, feature = "mocks"))]

@@ -12,15 +12,17 @@ use actix_web::middleware::{from_fn, Compress, Next};
 use actix_web::{web, App, HttpResponse, HttpServer};
 use anyhow::Context;
 use crm_domain::{
-    AuditService, CustomerService, EventPublisher, HealthProbe, HistoryService, InteractionService,
-    NoteService, SegmentService, StatsService,
+    AuditService, CustomerService, EventPublisher, EventSink, HealthProbe, HistoryService,
+    InteractionService, NoteService, SegmentService, StatsService,
 };
 use crm_postgres::{
     Database, PgAuditRepository, PgCustomerRepository, PgHistoryRepository,
-    PgInteractionRepository, PgNoteRepository, PgSegmentRepository, PgStatsRepository,
-    PoolSettings,
+    PgInteractionRepository, PgNoteRepository, PgOutboxStore, PgSegmentRepository,
+    PgStatsRepository, PoolSettings,
 };
-use crm_redis::{InProcessEventPublisher, RedisClient, RedisEventPublisher};
+use crm_redis::{
+    InProcessEventSink, OutboxRelay, RedisClient, RedisEventSink, RelayHandle, RelaySettings,
+};
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -34,7 +36,9 @@ use crate::routes::{audit, customers, health, history, interactions, notes, segm
 use crate::security_headers::{security_headers_middleware, Hsts};
 
 /// How long a Redis call may take before it counts as down.
-const REDIS_TIMEOUT: Duration = Duration::from_millis(250);
+const REDIS_TIMEOUT: Duration = Duration::from_millis(100);
+/// How long the outbox relay may take to deliver what is left when the server stops.
+const RELAY_SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// Everything the handlers share.
 #[derive(Clone)]
@@ -52,11 +56,13 @@ pub struct AppState {
     cors_origins: Vec<String>,
     request_timeout: Duration,
     hsts: Hsts,
+    relay: RelayHandle,
 }
 
 impl AppState {
-    /// Wires the adapters for `config` into the services. Does not touch the network:
-    /// pools connect lazily.
+    /// Wires the adapters for `config` into the services and starts the outbox relay (so it
+    /// must be called inside a Tokio runtime). Does not touch the network: pools connect
+    /// lazily.
     ///
     /// # Errors
     /// When a pool cannot be built from the configuration.
@@ -69,17 +75,24 @@ impl AppState {
             },
         )
         .context("DATABASE_URL")?;
-        let (events, redis): (Arc<dyn EventPublisher>, Option<RedisClient>) =
-            match &config.redis_url {
-                Some(url) => {
-                    let client = RedisClient::connect(url, REDIS_TIMEOUT).context("REDIS_URL")?;
-                    (
-                        Arc::new(RedisEventPublisher::new(client.clone())),
-                        Some(client),
-                    )
-                }
-                None => (Arc::new(InProcessEventPublisher::default()), None),
-            };
+        let redis = match &config.redis_url {
+            Some(url) => Some(RedisClient::connect(url, REDIS_TIMEOUT).context("REDIS_URL")?),
+            None => None,
+        };
+        // Events go to the outbox with their change; the relay publishes them after the
+        // commit (to Redis, or in process without REDIS_URL). The services' publisher only
+        // wakes the relay.
+        let sink: Arc<dyn EventSink> = match &redis {
+            Some(client) => Arc::new(RedisEventSink::new(client.clone())),
+            None => Arc::new(InProcessEventSink::default()),
+        };
+        let relay = OutboxRelay::new(
+            Arc::new(PgOutboxStore::new(database.clone())),
+            sink,
+            RelaySettings::default(),
+        );
+        let events: Arc<dyn EventPublisher> = Arc::new(relay.waker());
+        let relay = relay.spawn();
         let customer_repo = Arc::new(PgCustomerRepository::new(database.clone()));
         let customers = CustomerService::new(customer_repo.clone(), events.clone());
         let notes = NoteService::new(
@@ -123,7 +136,14 @@ impl AppState {
             cors_origins: config.cors_origins.clone(),
             request_timeout: config.request_timeout,
             hsts: Hsts::new(config.hsts_max_age_seconds),
+            relay,
         })
+    }
+
+    /// The outbox relay: stop it on shutdown ([`RelayHandle::shutdown`]); its counters and
+    /// backlog are for metrics.
+    pub fn relay(&self) -> &RelayHandle {
+        &self.relay
     }
 
     /// Registers state and routes on an actix `App`.
@@ -226,6 +246,7 @@ pub fn build_app(
 pub struct Application {
     server: Server,
     port: u16,
+    relay: RelayHandle,
 }
 
 impl Application {
@@ -240,6 +261,7 @@ impl Application {
             .await
             .context("preparing the database (DATABASE_URL)")?;
         let state = AppState::new(&config)?;
+        let relay = state.relay().clone();
         let listener = TcpListener::bind((config.host.as_str(), config.port))
             .with_context(|| format!("binding {}:{} (HOST/PORT)", config.host, config.port))?;
         let port = listener.local_addr()?.port();
@@ -248,7 +270,11 @@ impl Application {
             .shutdown_timeout(30)
             .run();
         tracing::info!(host = %config.host, port, "listening");
-        Ok(Self { server, port })
+        Ok(Self {
+            server,
+            port,
+            relay,
+        })
     }
 
     /// The bound port.
@@ -261,7 +287,15 @@ impl Application {
     /// # Errors
     /// When the server fails.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        // In-flight requests are done: deliver what they committed, then stop the relay.
+        self.relay.shutdown(RELAY_SHUTDOWN_GRACE).await;
+        served
+    }
+
+    /// The outbox relay (to flush or stop it, or read its counters).
+    pub fn relay(&self) -> &RelayHandle {
+        &self.relay
     }
 
     /// The server handle and future, for callers (tests) that spawn it themselves.

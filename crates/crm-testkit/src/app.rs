@@ -66,6 +66,8 @@ pub struct TestApp {
     pub config: Config,
     /// Plain HTTP client.
     pub client: Client,
+    /// The app's outbox relay.
+    pub relay: crm_redis::RelayHandle,
     handle: actix_web::dev::ServerHandle,
     // Declared last: dropped after the server is told to stop.
     pub db: TestDatabase,
@@ -115,6 +117,7 @@ impl TestApp {
             .await
             .expect("app starts");
         let address = format!("http://127.0.0.1:{}", app.port());
+        let relay = app.relay().clone();
         let server = app.into_server();
         let handle = server.handle();
         tokio::spawn(server);
@@ -122,6 +125,7 @@ impl TestApp {
             address,
             config,
             client: Client::builder().build().unwrap(),
+            relay,
             handle,
             db,
         }
