@@ -32,6 +32,7 @@ pub mod interaction;
 pub mod note;
 pub mod outbox;
 pub mod pagination;
+pub mod rate_limit;
 mod retry;
 pub mod segment;
 pub mod stats;
@@ -56,6 +57,7 @@ pub use interaction::{
 pub use note::{CreateNote, Note, NoteRepository, NoteService, NoteType, UpdateNote};
 pub use outbox::{Delivery, EventSink, OutboxBacklog, OutboxMessage, OutboxStore};
 pub use pagination::{Cursor, Page, PageLimit, Window};
+pub use rate_limit::{RateDecision, RateLimiter};
 pub use segment::{
     CountedSegment, CreateSegment, Segment, SegmentRepository, SegmentService, UpdateSegment,
 };
@@ -80,6 +82,8 @@ pub use interaction::MockInteractionRepository;
 pub use note::MockNoteRepository;
 #[cfg(any(test, feature = "mocks"))]
 pub use outbox::MockOutboxStore;
+#[cfg(any(test, feature = "mocks"))]
+pub use rate_limit::MockRateLimiter;
 #[cfg(any(test, feature = "mocks"))]
 pub use segment::MockSegmentRepository;
 #[cfg(any(test, feature = "mocks"))]

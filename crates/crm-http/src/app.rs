@@ -21,16 +21,19 @@ use crm_postgres::{
     PgStatsRepository, PoolSettings,
 };
 use crm_redis::{
-    InProcessEventSink, OutboxRelay, RedisClient, RedisEventSink, RelayHandle, RelaySettings,
+    InProcessEventSink, InProcessRateLimiter, OutboxRelay, RateLimitStats, RedisClient,
+    RedisEventSink, RedisRateLimiter, RelayHandle, RelaySettings,
 };
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::auth::JwtVerifier;
+use crate::client_ip::TrustedProxies;
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::extract::{path_config, query_config, BodyLimit};
 use crate::openapi::ApiDoc;
+use crate::rate_limit::{rate_limit_middleware, RateLimit};
 use crate::request_id::{request_id_middleware, REQUEST_ID_HEADER};
 use crate::routes::{audit, customers, health, history, interactions, notes, segments, stats};
 use crate::security_headers::{security_headers_middleware, Hsts};
@@ -57,6 +60,9 @@ pub struct AppState {
     request_timeout: Duration,
     hsts: Hsts,
     relay: RelayHandle,
+    rate_limit: Option<RateLimit>,
+    rate_limit_stats: Option<Arc<RateLimitStats>>,
+    trusted_proxies: TrustedProxies,
 }
 
 impl AppState {
@@ -93,6 +99,19 @@ impl AppState {
         );
         let events: Arc<dyn EventPublisher> = Arc::new(relay.waker());
         let relay = relay.spawn();
+        let (rate_limit, rate_limit_stats) = match (config.rate_limit.max, &redis) {
+            (0, _) => (None, None),
+            (max, Some(client)) => {
+                let limiter = RedisRateLimiter::new(client.clone(), max, config.rate_limit.window);
+                let stats = limiter.stats();
+                (Some(RateLimit(Arc::new(limiter))), Some(stats))
+            }
+            (max, None) => {
+                let limiter = InProcessRateLimiter::new(max, config.rate_limit.window);
+                let stats = limiter.stats();
+                (Some(RateLimit(Arc::new(limiter))), Some(stats))
+            }
+        };
         let customer_repo = Arc::new(PgCustomerRepository::new(database.clone()));
         let customers = CustomerService::new(customer_repo.clone(), events.clone());
         let notes = NoteService::new(
@@ -137,6 +156,9 @@ impl AppState {
             request_timeout: config.request_timeout,
             hsts: Hsts::new(config.hsts_max_age_seconds),
             relay,
+            rate_limit,
+            rate_limit_stats,
+            trusted_proxies: config.trusted_proxies.clone(),
         })
     }
 
@@ -146,9 +168,18 @@ impl AppState {
         &self.relay
     }
 
+    /// Rate-limit counters (rejections, in-process fallbacks), when rate limiting is on.
+    pub fn rate_limit_stats(&self) -> Option<&Arc<RateLimitStats>> {
+        self.rate_limit_stats.as_ref()
+    }
+
     /// Registers state and routes on an actix `App`.
     pub fn configure(&self, cfg: &mut web::ServiceConfig) {
-        cfg.app_data(web::Data::new(self.customers.clone()))
+        if let Some(limit) = &self.rate_limit {
+            cfg.app_data(web::Data::new(limit.clone()));
+        }
+        cfg.app_data(web::Data::new(self.trusted_proxies.clone()))
+            .app_data(web::Data::new(self.customers.clone()))
             .app_data(web::Data::new(self.notes.clone()))
             .app_data(web::Data::new(self.interactions.clone()))
             .app_data(web::Data::new(self.history.clone()))
@@ -236,6 +267,7 @@ pub fn build_app(
         .default_service(web::to(not_found))
         .wrap(from_fn(audit::audit_denied_middleware))
         .wrap(from_fn(timeout_middleware))
+        .wrap(from_fn(rate_limit_middleware))
         .wrap(cors)
         .wrap(Compress::default())
         .wrap(from_fn(security_headers_middleware))

@@ -202,7 +202,7 @@ impl FromRequest for Authenticated {
         let actor = authenticate(req).map(|actor| {
             let origin = Origin {
                 request_id: req.extensions().get::<RequestId>().map(|r| r.0.clone()),
-                client_ip: req.peer_addr().map(|a| a.ip().to_string()),
+                client_ip: crate::client_ip::of_request(req).map(|ip| ip.to_string()),
             };
             actor.with_origin(origin)
         });

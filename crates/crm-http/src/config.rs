@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use thiserror::Error;
 
+use crate::client_ip::TrustedProxies;
+
 /// A configuration problem, naming the variable at fault.
 #[derive(Debug, Error, PartialEq, Eq)]
 #[error("{var}: {message}")]
@@ -73,6 +75,20 @@ pub struct Config {
     /// `HSTS_MAX_AGE_SECONDS`: when set, responses carry `Strict-Transport-Security` (set it
     /// when the service is only reached over HTTPS).
     pub hsts_max_age_seconds: Option<u64>,
+    /// Per-client-IP rate limit.
+    pub rate_limit: RateLimitConfig,
+    /// `TRUSTED_PROXIES`: comma-separated addresses or CIDR networks whose `X-Forwarded-For`
+    /// is believed; empty (default): the TCP peer is the client.
+    pub trusted_proxies: TrustedProxies,
+}
+
+/// Requests allowed per client IP and window (shared by all replicas through Redis).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimitConfig {
+    /// `RATE_LIMIT_MAX`, default 100; 0 turns rate limiting off.
+    pub max: u32,
+    /// `RATE_LIMIT_WINDOW_SECONDS`, default 60.
+    pub window: Duration,
 }
 
 /// Default database.
@@ -245,6 +261,26 @@ impl Config {
                     "a number of seconds up to two years",
                 )?),
             },
+            rate_limit: RateLimitConfig {
+                max: src.parsed(
+                    "RATE_LIMIT_MAX",
+                    100,
+                    |_| true,
+                    "a number of requests (0 turns the limit off)",
+                )?,
+                window: Duration::from_secs(src.parsed(
+                    "RATE_LIMIT_WINDOW_SECONDS",
+                    60,
+                    |n| (1..=86_400).contains(n),
+                    "a number of seconds from 1 to 86400",
+                )?),
+            },
+            trusted_proxies: match src.opt("TRUSTED_PROXIES") {
+                None => TrustedProxies::default(),
+                Some(list) => {
+                    TrustedProxies::parse(&list).map_err(|e| invalid("TRUSTED_PROXIES", e))?
+                }
+            },
         })
     }
 }
@@ -274,6 +310,9 @@ mod tests {
         assert_eq!(c.body_limit_bytes, 1024 * 1024);
         assert_eq!(c.redis_url, None);
         assert!(c.cors_origins.is_empty());
+        assert_eq!(c.rate_limit.max, 100);
+        assert_eq!(c.rate_limit.window, Duration::from_secs(60));
+        assert_eq!(c.trusted_proxies, TrustedProxies::default());
     }
 
     #[test]
@@ -301,6 +340,9 @@ mod tests {
             ("JWT_LEEWAY_SECONDS", "soon"),
             ("REQUEST_TIMEOUT_SECONDS", "0"),
             ("HSTS_MAX_AGE_SECONDS", "forever"),
+            ("RATE_LIMIT_MAX", "-5"),
+            ("RATE_LIMIT_WINDOW_SECONDS", "0"),
+            ("TRUSTED_PROXIES", "10.0.0.0/40"),
         ];
         for (var, value) in cases {
             let err = load(&[("JWT_SECRET", SECRET), (var, value)]).unwrap_err();

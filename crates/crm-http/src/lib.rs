@@ -7,11 +7,13 @@
 pub mod app;
 pub mod auth;
 pub mod cli;
+pub mod client_ip;
 pub mod config;
 pub mod dto;
 pub mod error;
 pub mod extract;
 pub mod openapi;
+pub mod rate_limit;
 pub mod request_id;
 pub mod routes;
 pub mod security_headers;

@@ -8,6 +8,8 @@
 //! - [`OutboxRelay`]: delivers the transactional outbox (an [`OutboxStore`]) to an
 //!   [`EventSink`]: [`RedisEventSink`] (pub/sub on `crm.events` and `crm.events.{companyId}`)
 //!   or [`InProcessEventSink`]. See `docs/events.md`.
+//! - [`RedisRateLimiter`]: fixed-window request counts shared by every replica, falling back
+//!   to [`InProcessRateLimiter`] while Redis is unavailable.
 //!
 //! Redis is optional at run time: a failure here is logged and never fails a request.
 //!
@@ -17,6 +19,7 @@
 mod breaker;
 mod events;
 mod in_process;
+mod rate_limit;
 mod relay;
 
 use std::future::Future;
@@ -26,6 +29,7 @@ use std::time::Duration;
 pub use breaker::CircuitBreaker;
 pub use events::{RedisEventSink, ALL_EVENTS_CHANNEL};
 pub use in_process::InProcessEventSink;
+pub use rate_limit::{InProcessRateLimiter, RateLimitStats, RedisRateLimiter};
 pub use relay::{OutboxRelay, RelayHandle, RelaySettings, RelayStats, RelayWaker};
 
 /// Failures in a row after which the circuit opens.

@@ -44,6 +44,21 @@ impl TestAppBuilder {
         self
     }
 
+    /// Allows `max` requests per client IP and `window_secs`.
+    pub fn with_rate_limit(mut self, max: u32, window_secs: u64) -> Self {
+        self.config.rate_limit = crm_http::config::RateLimitConfig {
+            max,
+            window: std::time::Duration::from_secs(window_secs),
+        };
+        self
+    }
+
+    /// Believes `X-Forwarded-For` from these proxies (`TRUSTED_PROXIES` syntax).
+    pub fn with_trusted_proxies(mut self, list: &str) -> Self {
+        self.config.trusted_proxies = crm_http::client_ip::TrustedProxies::parse(list).unwrap();
+        self
+    }
+
     /// Uses Redis at `url`.
     pub fn with_redis(mut self, url: &str) -> Self {
         self.config.redis_url = Some(url.to_owned());
@@ -94,6 +109,12 @@ impl TestApp {
             body_limit_bytes: 1024 * 1024,
             request_timeout: std::time::Duration::from_secs(30),
             hsts_max_age_seconds: None,
+            // High enough for any test; rate-limit tests lower it.
+            rate_limit: crm_http::config::RateLimitConfig {
+                max: 100_000,
+                window: std::time::Duration::from_secs(60),
+            },
+            trusted_proxies: crm_http::client_ip::TrustedProxies::default(),
         }
     }
 

@@ -95,6 +95,11 @@ impl TestRedis {
         panic!("redis-server on port {} did not stop", self.port);
     }
 
+    /// Runs a `redis-cli` command as the admin user; `None` when the server is not reachable.
+    pub fn command(&self, args: &[&str]) -> Option<String> {
+        self.cli(args)
+    }
+
     fn cli(&self, args: &[&str]) -> Option<String> {
         let out = Command::new("redis-cli")
             .args(["--no-auth-warning", "--user", "admin", "--pass", "x"])
