@@ -34,6 +34,7 @@ pub mod outbox;
 pub mod pagination;
 pub mod rate_limit;
 mod retry;
+pub mod revocation;
 pub mod segment;
 pub mod stats;
 
@@ -58,6 +59,7 @@ pub use note::{CreateNote, Note, NoteRepository, NoteService, NoteType, UpdateNo
 pub use outbox::{Delivery, EventSink, OutboxBacklog, OutboxMessage, OutboxStore};
 pub use pagination::{Cursor, Page, PageLimit, Window};
 pub use rate_limit::{RateDecision, RateLimiter};
+pub use revocation::{RevocationList, TokenIdentity};
 pub use segment::{
     CountedSegment, CreateSegment, Segment, SegmentRepository, SegmentService, UpdateSegment,
 };

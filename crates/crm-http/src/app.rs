@@ -21,8 +21,8 @@ use crm_postgres::{
     PgStatsRepository, PoolSettings,
 };
 use crm_redis::{
-    InProcessEventSink, InProcessRateLimiter, OutboxRelay, RateLimitStats, RedisClient,
-    RedisEventSink, RedisRateLimiter, RelayHandle, RelaySettings,
+    InProcessEventSink, InProcessRateLimiter, NoRevocations, OutboxRelay, RateLimitStats,
+    RedisClient, RedisEventSink, RedisRateLimiter, RedisRevocationList, RelayHandle, RelaySettings,
 };
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
@@ -35,6 +35,7 @@ use crate::extract::{path_config, query_config, BodyLimit};
 use crate::openapi::ApiDoc;
 use crate::rate_limit::{rate_limit_middleware, RateLimit};
 use crate::request_id::{request_id_middleware, REQUEST_ID_HEADER};
+use crate::revocation::{revocation_middleware, Revocations};
 use crate::routes::{audit, customers, health, history, interactions, notes, segments, stats};
 use crate::security_headers::{security_headers_middleware, Hsts};
 
@@ -63,6 +64,7 @@ pub struct AppState {
     rate_limit: Option<RateLimit>,
     rate_limit_stats: Option<Arc<RateLimitStats>>,
     trusted_proxies: TrustedProxies,
+    revocations: Revocations,
 }
 
 impl AppState {
@@ -99,6 +101,10 @@ impl AppState {
         );
         let events: Arc<dyn EventPublisher> = Arc::new(relay.waker());
         let relay = relay.spawn();
+        let revocations = Revocations(match &redis {
+            Some(client) => Arc::new(RedisRevocationList::new(client.clone())),
+            None => Arc::new(NoRevocations),
+        });
         let (rate_limit, rate_limit_stats) = match (config.rate_limit.max, &redis) {
             (0, _) => (None, None),
             (max, Some(client)) => {
@@ -159,6 +165,7 @@ impl AppState {
             rate_limit,
             rate_limit_stats,
             trusted_proxies: config.trusted_proxies.clone(),
+            revocations,
         })
     }
 
@@ -179,6 +186,7 @@ impl AppState {
             cfg.app_data(web::Data::new(limit.clone()));
         }
         cfg.app_data(web::Data::new(self.trusted_proxies.clone()))
+            .app_data(web::Data::new(self.revocations.clone()))
             .app_data(web::Data::new(self.customers.clone()))
             .app_data(web::Data::new(self.notes.clone()))
             .app_data(web::Data::new(self.interactions.clone()))
@@ -267,6 +275,7 @@ pub fn build_app(
         .default_service(web::to(not_found))
         .wrap(from_fn(audit::audit_denied_middleware))
         .wrap(from_fn(timeout_middleware))
+        .wrap(from_fn(revocation_middleware))
         .wrap(from_fn(rate_limit_middleware))
         .wrap(cors)
         .wrap(Compress::default())

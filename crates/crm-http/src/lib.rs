@@ -15,6 +15,7 @@ pub mod extract;
 pub mod openapi;
 pub mod rate_limit;
 pub mod request_id;
+pub mod revocation;
 pub mod routes;
 pub mod security_headers;
 pub mod telemetry;

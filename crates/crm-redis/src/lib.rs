@@ -10,6 +10,8 @@
 //!   or [`InProcessEventSink`]. See `docs/events.md`.
 //! - [`RedisRateLimiter`]: fixed-window request counts shared by every replica, falling back
 //!   to [`InProcessRateLimiter`] while Redis is unavailable.
+//! - [`RedisRevocationList`]: revoked tokens and users written by User Management (fail open);
+//!   [`NoRevocations`] without Redis.
 //!
 //! Redis is optional at run time: a failure here is logged and never fails a request.
 //!
@@ -21,6 +23,7 @@ mod events;
 mod in_process;
 mod rate_limit;
 mod relay;
+mod revocation;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -31,6 +34,7 @@ pub use events::{RedisEventSink, ALL_EVENTS_CHANNEL};
 pub use in_process::InProcessEventSink;
 pub use rate_limit::{InProcessRateLimiter, RateLimitStats, RedisRateLimiter};
 pub use relay::{OutboxRelay, RelayHandle, RelaySettings, RelayStats, RelayWaker};
+pub use revocation::{jti_key, user_key, NoRevocations, RedisRevocationList, RevocationStats};
 
 /// Failures in a row after which the circuit opens.
 const BREAKER_THRESHOLD: u32 = 3;
