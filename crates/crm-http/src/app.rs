@@ -12,8 +12,8 @@ use actix_web::middleware::{from_fn, Compress, Next};
 use actix_web::{web, App, HttpResponse, HttpServer};
 use anyhow::Context;
 use crm_domain::{
-    AuditService, CustomerService, EventPublisher, EventSink, HealthProbe, HistoryService,
-    InteractionService, NoteService, SegmentService, StatsService,
+    AuditService, CustomerRepository, CustomerService, EventPublisher, EventSink, HealthProbe,
+    HistoryService, InteractionService, NoteService, SegmentService, StatsRepository, StatsService,
 };
 use crm_postgres::{
     Database, PgAuditRepository, PgCustomerRepository, PgHistoryRepository,
@@ -21,8 +21,10 @@ use crm_postgres::{
     PgStatsRepository, PoolSettings,
 };
 use crm_redis::{
-    InProcessEventSink, InProcessRateLimiter, NoRevocations, OutboxRelay, RateLimitStats,
-    RedisClient, RedisEventSink, RedisRateLimiter, RedisRevocationList, RelayHandle, RelaySettings,
+    CacheInvalidator, CacheSettings, CacheStats, CachedCustomerRepository, CachedStatsRepository,
+    FanOut, InProcessEventSink, InProcessRateLimiter, NoRevocations, OutboxRelay, RateLimitStats,
+    RedisCache, RedisClient, RedisEventSink, RedisRateLimiter, RedisRevocationList, RelayHandle,
+    RelaySettings,
 };
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
@@ -65,6 +67,7 @@ pub struct AppState {
     rate_limit_stats: Option<Arc<RateLimitStats>>,
     trusted_proxies: TrustedProxies,
     revocations: Revocations,
+    cache_stats: Option<Arc<CacheStats>>,
 }
 
 impl AppState {
@@ -99,7 +102,18 @@ impl AppState {
             sink,
             RelaySettings::default(),
         );
-        let events: Arc<dyn EventPublisher> = Arc::new(relay.waker());
+        // With Redis, reads of a customer by id and of the company figures go through a cache
+        // that the services invalidate after each commit (before relaying the event).
+        let cache = redis
+            .as_ref()
+            .map(|client| RedisCache::new(client.clone(), CacheSettings::default()));
+        let events: Arc<dyn EventPublisher> = match &cache {
+            Some(cache) => Arc::new(FanOut(vec![
+                Arc::new(CacheInvalidator::new(cache.clone())),
+                Arc::new(relay.waker()),
+            ])),
+            None => Arc::new(relay.waker()),
+        };
         let relay = relay.spawn();
         let revocations = Revocations(match &redis {
             Some(client) => Arc::new(RedisRevocationList::new(client.clone())),
@@ -118,7 +132,16 @@ impl AppState {
                 (Some(RateLimit(Arc::new(limiter))), Some(stats))
             }
         };
-        let customer_repo = Arc::new(PgCustomerRepository::new(database.clone()));
+        let pg_customers = Arc::new(PgCustomerRepository::new(database.clone()));
+        let pg_stats = Arc::new(PgStatsRepository::new(database.clone()));
+        let (customer_repo, stats_repo): (Arc<dyn CustomerRepository>, Arc<dyn StatsRepository>) =
+            match &cache {
+                Some(cache) => (
+                    Arc::new(CachedCustomerRepository::new(pg_customers, cache.clone())),
+                    Arc::new(CachedStatsRepository::new(pg_stats, cache.clone())),
+                ),
+                None => (pg_customers, pg_stats),
+            };
         let customers = CustomerService::new(customer_repo.clone(), events.clone());
         let notes = NoteService::new(
             customer_repo.clone(),
@@ -139,10 +162,7 @@ impl AppState {
             customer_repo.clone(),
         );
         let audit = AuditService::new(Arc::new(PgAuditRepository::new(database.clone())));
-        let stats = StatsService::new(
-            Arc::new(PgStatsRepository::new(database.clone())),
-            customer_repo,
-        );
+        let stats = StatsService::new(stats_repo, customer_repo);
         Ok(Self {
             customers,
             notes,
@@ -166,6 +186,7 @@ impl AppState {
             rate_limit_stats,
             trusted_proxies: config.trusted_proxies.clone(),
             revocations,
+            cache_stats: cache.map(|c| c.stats()),
         })
     }
 
@@ -178,6 +199,11 @@ impl AppState {
     /// Rate-limit counters (rejections, in-process fallbacks), when rate limiting is on.
     pub fn rate_limit_stats(&self) -> Option<&Arc<RateLimitStats>> {
         self.rate_limit_stats.as_ref()
+    }
+
+    /// Cache counters (hits, misses, bypasses, loads), when Redis is configured.
+    pub fn cache_stats(&self) -> Option<&Arc<CacheStats>> {
+        self.cache_stats.as_ref()
     }
 
     /// Registers state and routes on an actix `App`.

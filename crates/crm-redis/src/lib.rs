@@ -10,6 +10,9 @@
 //!   or [`InProcessEventSink`]. See `docs/events.md`.
 //! - [`RedisRateLimiter`]: fixed-window request counts shared by every replica, falling back
 //!   to [`InProcessRateLimiter`] while Redis is unavailable.
+//! - [`RedisCache`]: read-through cache of a customer by id ([`CachedCustomerRepository`]) and
+//!   of the company figures ([`CachedStatsRepository`]), invalidated after each commit by
+//!   [`CacheInvalidator`].
 //! - [`RedisRevocationList`]: revoked tokens and users written by User Management (fail open);
 //!   [`NoRevocations`] without Redis.
 //!
@@ -19,6 +22,7 @@
 //! [`EventSink`]: crm_domain::EventSink
 
 mod breaker;
+mod cache;
 mod events;
 mod in_process;
 mod rate_limit;
@@ -30,6 +34,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use breaker::CircuitBreaker;
+pub use cache::{
+    CacheInvalidator, CacheSettings, CacheStats, CachedCustomerRepository, CachedStatsRepository,
+    FanOut, RedisCache,
+};
 pub use events::{RedisEventSink, ALL_EVENTS_CHANNEL};
 pub use in_process::InProcessEventSink;
 pub use rate_limit::{InProcessRateLimiter, RateLimitStats, RedisRateLimiter};
