@@ -314,6 +314,7 @@ pub struct Application {
     server: Server,
     port: u16,
     relay: RelayHandle,
+    cache_stats: Option<Arc<CacheStats>>,
 }
 
 impl Application {
@@ -329,6 +330,7 @@ impl Application {
             .context("preparing the database (DATABASE_URL)")?;
         let state = AppState::new(&config)?;
         let relay = state.relay().clone();
+        let cache_stats = state.cache_stats().cloned();
         let listener = TcpListener::bind((config.host.as_str(), config.port))
             .with_context(|| format!("binding {}:{} (HOST/PORT)", config.host, config.port))?;
         let port = listener.local_addr()?.port();
@@ -341,6 +343,7 @@ impl Application {
             server,
             port,
             relay,
+            cache_stats,
         })
     }
 
@@ -357,6 +360,15 @@ impl Application {
         let served = self.server.await;
         // In-flight requests are done: deliver what they committed, then stop the relay.
         self.relay.shutdown(RELAY_SHUTDOWN_GRACE).await;
+        if let Some(cache) = &self.cache_stats {
+            tracing::info!(
+                hits = cache.hits(),
+                misses = cache.misses(),
+                bypassed = cache.bypassed(),
+                loads = cache.loads(),
+                "cache counters at shutdown"
+            );
+        }
         served
     }
 
