@@ -63,6 +63,8 @@ pub struct OutboxBacklog {
 }
 
 /// The stored outbox.
+// mockall copies the parenthesised `&(dyn EventSink + 'static)` into code that lints it.
+#[cfg_attr(any(test, feature = "mocks"), allow(unused_parens))]
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait OutboxStore: Send + Sync + 'static {
