@@ -24,7 +24,7 @@ use crm_redis::{
     CacheInvalidator, CacheSettings, CacheStats, CachedCustomerRepository, CachedStatsRepository,
     FanOut, InProcessEventSink, InProcessRateLimiter, NoRevocations, OutboxRelay, RateLimitStats,
     RedisCache, RedisClient, RedisEventSink, RedisRateLimiter, RedisRevocationList, RelayHandle,
-    RelaySettings,
+    RelaySettings, RevocationStats,
 };
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
@@ -68,6 +68,7 @@ pub struct AppState {
     trusted_proxies: TrustedProxies,
     revocations: Revocations,
     cache_stats: Option<Arc<CacheStats>>,
+    revocation_stats: Option<Arc<RevocationStats>>,
 }
 
 impl AppState {
@@ -115,10 +116,14 @@ impl AppState {
             None => Arc::new(relay.waker()),
         };
         let relay = relay.spawn();
-        let revocations = Revocations(match &redis {
-            Some(client) => Arc::new(RedisRevocationList::new(client.clone())),
-            None => Arc::new(NoRevocations),
-        });
+        let (revocations, revocation_stats) = match &redis {
+            Some(client) => {
+                let list = RedisRevocationList::new(client.clone());
+                let stats = list.stats();
+                (Revocations(Arc::new(list)), Some(stats))
+            }
+            None => (Revocations(Arc::new(NoRevocations)), None),
+        };
         let (rate_limit, rate_limit_stats) = match (config.rate_limit.max, &redis) {
             (0, _) => (None, None),
             (max, Some(client)) => {
@@ -187,6 +192,7 @@ impl AppState {
             trusted_proxies: config.trusted_proxies.clone(),
             revocations,
             cache_stats: cache.map(|c| c.stats()),
+            revocation_stats,
         })
     }
 
@@ -204,6 +210,11 @@ impl AppState {
     /// Cache counters (hits, misses, bypasses, loads), when Redis is configured.
     pub fn cache_stats(&self) -> Option<&Arc<CacheStats>> {
         self.cache_stats.as_ref()
+    }
+
+    /// Revocation-list counters (refused, unchecked while Redis was down), with Redis.
+    pub fn revocation_stats(&self) -> Option<&Arc<RevocationStats>> {
+        self.revocation_stats.as_ref()
     }
 
     /// Registers state and routes on an actix `App`.
