@@ -61,7 +61,14 @@ ONE=$(head -1 /tmp/crm-bench-ids.txt)
 cat >/tmp/crm-bench-random.lua <<'LUA'
 local ids = {}
 for line in io.lines("/tmp/crm-bench-ids.txt") do ids[#ids + 1] = line end
-math.randomseed(os.time())
+local counter = 0
+function setup(thread)
+  counter = counter + 1
+  thread:set("seed", counter)
+end
+function init(args)
+  math.randomseed(os.time() * 100 + seed)
+end
 request = function()
   return wrk.format("GET", "/api/customers/" .. ids[math.random(#ids)])
 end
@@ -80,9 +87,10 @@ redis-cli -p "$REDIS_PORT" flushall >/dev/null
 start_server "$REDIS_URL_BENCH"
 run "Redis cache: random of $N customers (cold start)" -s /tmp/crm-bench-random.lua "http://127.0.0.1:$PORT"
 stop_server
-line=$(grep -o '"hits":[0-9]*,"misses":[0-9]*' /tmp/crm-bench-redis.log | tail -1)
+line=$(grep -o '"hits":[0-9]*,"misses":[0-9]*,"bypassed":[0-9]*,"loads":[0-9]*' /tmp/crm-bench-redis.log | tail -1)
+loads=$(sed -E 's/.*"loads":([0-9]+).*/\1/' <<<"$line")
 hits=$(sed -E 's/.*"hits":([0-9]+).*/\1/' <<<"$line"); misses=$(sed -E 's/.*"misses":([0-9]+).*/\1/' <<<"$line")
-echo "  cache: $hits hits, $misses misses, hit ratio $(awk -v h="$hits" -v m="$misses" 'BEGIN {printf "%.2f %%", 100*h/(h+m)}')"
+echo "  cache: $hits hits, $misses misses ($loads database loads), hit ratio $(awk -v h="$hits" -v m="$misses" 'BEGIN {printf "%.2f %%", 100*h/(h+m)}')"
 
 start_server "$REDIS_URL_BENCH"
 redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
