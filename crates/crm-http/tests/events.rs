@@ -261,3 +261,21 @@ async fn events_left_in_the_outbox_by_a_stopped_instance_are_sent_by_the_next() 
     assert_eq!(relay.backlog().await.unwrap().pending, 0);
     assert_eq!(relay.stats().published(), expected.len() as u64);
 }
+
+#[tokio::test]
+async fn without_redis_the_relay_still_drains_the_outbox_in_process() {
+    let app = TestApp::spawn().await;
+    let admin = actor(Role::Admin);
+    let (_, expected) = change_everything(&app, &admin).await;
+    app.relay.flush();
+    let mut left = i64::MAX;
+    for _ in 0..100 {
+        left = outbox_rows(&app).await;
+        if left == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(left, 0, "{} events never left the outbox", expected.len());
+    assert_eq!(app.relay.stats().published(), expected.len() as u64);
+}
