@@ -45,3 +45,7 @@ ci:
 # (seeds `crm_bench` once; needs wrk, installed from Debian when missing).
 bench:
     bash bench/search_list.sh
+
+# Issue 7: cached vs uncached reads, cache hit ratio, latency with Redis stopped or hung.
+bench-redis:
+    bash bench/redis.sh

@@ -1,9 +1,10 @@
 //! Domain events: plain facts about what changed.
 //!
 //! Services build an [`EventEnvelope`] for every change and hand it to the repository together
-//! with the change, which stores both in one transaction (the customer's history, and later the
-//! outbox and the audit trail, are fed from these). After the commit the service also hands
-//! the envelope to an [`EventPublisher`].
+//! with the change, which stores both in one transaction (the customer's history, the audit
+//! trail and the outbox are fed from these; see [`crate::outbox`]). After the commit the service
+//! also hands the envelope to an [`EventPublisher`] (which invalidates caches and wakes the
+//! outbox relay).
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};

@@ -30,8 +30,11 @@ pub mod history;
 pub mod ids;
 pub mod interaction;
 pub mod note;
+pub mod outbox;
 pub mod pagination;
+pub mod rate_limit;
 mod retry;
+pub mod revocation;
 pub mod segment;
 pub mod stats;
 
@@ -53,7 +56,10 @@ pub use interaction::{
     UpdateInteraction,
 };
 pub use note::{CreateNote, Note, NoteRepository, NoteService, NoteType, UpdateNote};
+pub use outbox::{Delivery, EventSink, OutboxBacklog, OutboxMessage, OutboxStore};
 pub use pagination::{Cursor, Page, PageLimit, Window};
+pub use rate_limit::{RateDecision, RateLimiter};
+pub use revocation::{RevocationList, TokenIdentity};
 pub use segment::{
     CountedSegment, CreateSegment, Segment, SegmentRepository, SegmentService, UpdateSegment,
 };
@@ -76,6 +82,10 @@ pub use history::MockHistoryRepository;
 pub use interaction::MockInteractionRepository;
 #[cfg(any(test, feature = "mocks"))]
 pub use note::MockNoteRepository;
+#[cfg(any(test, feature = "mocks"))]
+pub use outbox::MockOutboxStore;
+#[cfg(any(test, feature = "mocks"))]
+pub use rate_limit::MockRateLimiter;
 #[cfg(any(test, feature = "mocks"))]
 pub use segment::MockSegmentRepository;
 #[cfg(any(test, feature = "mocks"))]

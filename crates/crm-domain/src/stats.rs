@@ -20,7 +20,7 @@ use crate::pagination::PageLimit;
 pub type Breakdown = BTreeMap<String, u64>;
 
 /// Company-wide totals.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CompanyStats {

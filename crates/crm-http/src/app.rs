@@ -14,30 +14,40 @@ use actix_web::middleware::{from_fn, Compress, Next};
 use actix_web::{web, App, HttpResponse, HttpServer};
 use anyhow::Context;
 use crm_domain::{
-    AuditService, CustomerService, EventPublisher, HealthProbe, HistoryService, InteractionService,
-    NoteService, SegmentService, StatsService,
+    AuditService, CustomerRepository, CustomerService, EventPublisher, EventSink, HealthProbe,
+    HistoryService, InteractionService, NoteService, SegmentService, StatsRepository, StatsService,
 };
 use crm_postgres::{
     Database, PgAuditRepository, PgCustomerRepository, PgHistoryRepository,
-    PgInteractionRepository, PgNoteRepository, PgSegmentRepository, PgStatsRepository,
-    PoolSettings,
+    PgInteractionRepository, PgNoteRepository, PgOutboxStore, PgSegmentRepository,
+    PgStatsRepository, PoolSettings,
 };
-use crm_redis::{InProcessEventPublisher, RedisClient, RedisEventPublisher};
+use crm_redis::{
+    CacheInvalidator, CacheSettings, CacheStats, CachedCustomerRepository, CachedStatsRepository,
+    FanOut, InProcessEventSink, InProcessRateLimiter, NoRevocations, OutboxRelay, RateLimitStats,
+    RedisCache, RedisClient, RedisEventSink, RedisRateLimiter, RedisRevocationList, RelayHandle,
+    RelaySettings, RevocationStats,
+};
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::auth::JwtVerifier;
+use crate::client_ip::TrustedProxies;
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::extract::{path_config, query_config, BodyLimit};
-use crate::metrics::{metrics_middleware, Metrics};
+use crate::metrics::{metrics_middleware, MetricSources, Metrics};
 use crate::openapi::ApiDoc;
+use crate::rate_limit::{rate_limit_middleware, RateLimit};
 use crate::request_id::{request_id_middleware, REQUEST_ID_HEADER};
+use crate::revocation::{revocation_middleware, Revocations};
 use crate::routes::{audit, customers, health, history, interactions, notes, segments, stats};
 use crate::security_headers::{security_headers_middleware, Hsts};
 
 /// How long a Redis call may take before it counts as down.
-const REDIS_TIMEOUT: Duration = Duration::from_millis(250);
+const REDIS_TIMEOUT: Duration = Duration::from_millis(100);
+/// How long the outbox relay may take to deliver what is left when the server stops.
+const RELAY_SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// Everything the handlers share.
 #[derive(Clone)]
@@ -57,11 +67,19 @@ pub struct AppState {
     hsts: Hsts,
     database: Database,
     metrics: Metrics,
+    relay: RelayHandle,
+    rate_limit: Option<RateLimit>,
+    rate_limit_stats: Option<Arc<RateLimitStats>>,
+    trusted_proxies: TrustedProxies,
+    revocations: Revocations,
+    cache_stats: Option<Arc<CacheStats>>,
+    revocation_stats: Option<Arc<RevocationStats>>,
 }
 
 impl AppState {
-    /// Wires the adapters for `config` into the services. Does not touch the network:
-    /// pools connect lazily.
+    /// Wires the adapters for `config` into the services and starts the outbox relay (so it
+    /// must be called inside a Tokio runtime). Does not touch the network: pools connect
+    /// lazily.
     ///
     /// # Errors
     /// When a pool cannot be built from the configuration.
@@ -77,19 +95,74 @@ impl AppState {
                 .with_read_replica(url, pool_settings)
                 .context("DATABASE_READ_URL")?;
         }
-        let metrics = Metrics::new(Some(database.clone()));
-        let (events, redis): (Arc<dyn EventPublisher>, Option<RedisClient>) =
-            match &config.redis_url {
-                Some(url) => {
-                    let client = RedisClient::connect(url, REDIS_TIMEOUT).context("REDIS_URL")?;
-                    (
-                        Arc::new(RedisEventPublisher::new(client.clone())),
-                        Some(client),
-                    )
-                }
-                None => (Arc::new(InProcessEventPublisher::default()), None),
+        let redis = match &config.redis_url {
+            Some(url) => Some(RedisClient::connect(url, REDIS_TIMEOUT).context("REDIS_URL")?),
+            None => None,
+        };
+        // Events go to the outbox with their change; the relay publishes them after the
+        // commit (to Redis, or in process without REDIS_URL). The services' publisher only
+        // wakes the relay.
+        let sink: Arc<dyn EventSink> = match &redis {
+            Some(client) => Arc::new(RedisEventSink::new(client.clone())),
+            None => Arc::new(InProcessEventSink::default()),
+        };
+        let relay = OutboxRelay::new(
+            Arc::new(PgOutboxStore::new(database.clone())),
+            sink,
+            RelaySettings::default(),
+        );
+        // With Redis, reads of a customer by id and of the company figures go through a cache
+        // that the services invalidate after each commit (before relaying the event).
+        let cache = redis
+            .as_ref()
+            .map(|client| RedisCache::new(client.clone(), CacheSettings::default()));
+        let events: Arc<dyn EventPublisher> = match &cache {
+            Some(cache) => Arc::new(FanOut(vec![
+                Arc::new(CacheInvalidator::new(cache.clone())),
+                Arc::new(relay.waker()),
+            ])),
+            None => Arc::new(relay.waker()),
+        };
+        let relay = relay.spawn();
+        let (revocations, revocation_stats) = match &redis {
+            Some(client) => {
+                let list = RedisRevocationList::new(client.clone());
+                let stats = list.stats();
+                (Revocations(Arc::new(list)), Some(stats))
+            }
+            None => (Revocations(Arc::new(NoRevocations)), None),
+        };
+        let (rate_limit, rate_limit_stats) = match (config.rate_limit.max, &redis) {
+            (0, _) => (None, None),
+            (max, Some(client)) => {
+                let limiter = RedisRateLimiter::new(client.clone(), max, config.rate_limit.window);
+                let stats = limiter.stats();
+                (Some(RateLimit(Arc::new(limiter))), Some(stats))
+            }
+            (max, None) => {
+                let limiter = InProcessRateLimiter::new(max, config.rate_limit.window);
+                let stats = limiter.stats();
+                (Some(RateLimit(Arc::new(limiter))), Some(stats))
+            }
+        };
+        let metrics = Metrics::new(
+            Some(database.clone()),
+            MetricSources {
+                cache: cache.as_ref().map(RedisCache::stats),
+                rate_limit: rate_limit_stats.clone(),
+                relay: Some(relay.clone()),
+            },
+        );
+        let pg_customers = Arc::new(PgCustomerRepository::new(database.clone()));
+        let pg_stats = Arc::new(PgStatsRepository::new(database.clone()));
+        let (customer_repo, stats_repo): (Arc<dyn CustomerRepository>, Arc<dyn StatsRepository>) =
+            match &cache {
+                Some(cache) => (
+                    Arc::new(CachedCustomerRepository::new(pg_customers, cache.clone())),
+                    Arc::new(CachedStatsRepository::new(pg_stats, cache.clone())),
+                ),
+                None => (pg_customers, pg_stats),
             };
-        let customer_repo = Arc::new(PgCustomerRepository::new(database.clone()));
         let customers = CustomerService::new(customer_repo.clone(), events.clone());
         let notes = NoteService::new(
             customer_repo.clone(),
@@ -110,10 +183,7 @@ impl AppState {
             customer_repo.clone(),
         );
         let audit = AuditService::new(Arc::new(PgAuditRepository::new(database.clone())));
-        let stats = StatsService::new(
-            Arc::new(PgStatsRepository::new(database.clone())),
-            customer_repo,
-        );
+        let stats = StatsService::new(stats_repo, customer_repo);
         Ok(Self {
             customers,
             notes,
@@ -134,6 +204,13 @@ impl AppState {
             hsts: Hsts::new(config.hsts_max_age_seconds),
             database,
             metrics,
+            relay,
+            rate_limit,
+            rate_limit_stats,
+            trusted_proxies: config.trusted_proxies.clone(),
+            revocations,
+            cache_stats: cache.map(|c| c.stats()),
+            revocation_stats,
         })
     }
 
@@ -148,9 +225,36 @@ impl AppState {
         &self.database
     }
 
+
+    /// The outbox relay: stop it on shutdown ([`RelayHandle::shutdown`]); its counters and
+    /// backlog are for metrics.
+    pub fn relay(&self) -> &RelayHandle {
+        &self.relay
+    }
+
+    /// Rate-limit counters (rejections, in-process fallbacks), when rate limiting is on.
+    pub fn rate_limit_stats(&self) -> Option<&Arc<RateLimitStats>> {
+        self.rate_limit_stats.as_ref()
+    }
+
+    /// Cache counters (hits, misses, bypasses, loads), when Redis is configured.
+    pub fn cache_stats(&self) -> Option<&Arc<CacheStats>> {
+        self.cache_stats.as_ref()
+    }
+
+    /// Revocation-list counters (refused, unchecked while Redis was down), with Redis.
+    pub fn revocation_stats(&self) -> Option<&Arc<RevocationStats>> {
+        self.revocation_stats.as_ref()
+    }
+
     /// Registers state and routes on an actix `App`.
     pub fn configure(&self, cfg: &mut web::ServiceConfig) {
-        cfg.app_data(web::Data::new(self.customers.clone()))
+        if let Some(limit) = &self.rate_limit {
+            cfg.app_data(web::Data::new(limit.clone()));
+        }
+        cfg.app_data(web::Data::new(self.trusted_proxies.clone()))
+            .app_data(web::Data::new(self.revocations.clone()))
+            .app_data(web::Data::new(self.customers.clone()))
             .app_data(web::Data::new(self.notes.clone()))
             .app_data(web::Data::new(self.interactions.clone()))
             .app_data(web::Data::new(self.history.clone()))
@@ -240,6 +344,8 @@ pub fn build_app(
         .default_service(web::to(not_found))
         .wrap(from_fn(audit::audit_denied_middleware))
         .wrap(from_fn(timeout_middleware))
+        .wrap(from_fn(revocation_middleware))
+        .wrap(from_fn(rate_limit_middleware))
         .wrap(cors)
         .wrap(Compress::default())
         .wrap(from_fn(security_headers_middleware))
@@ -342,7 +448,11 @@ impl Application {
         } = self;
         let result = server.await;
         tracing::info!("server stopped; finishing shutdown tasks");
+        // In-flight requests are done: deliver what they committed, then stop the relay;
+        // then whatever else was registered.
         let tasks = async {
+            state.relay.shutdown(RELAY_SHUTDOWN_GRACE).await;
+            tracing::info!(task = "event relay", "shutdown task done");
             for (name, task) in shutdown_tasks {
                 task.await;
                 tracing::info!(task = name, "shutdown task done");
@@ -351,9 +461,23 @@ impl Application {
         if tokio::time::timeout(shutdown_timeout, tasks).await.is_err() {
             tracing::warn!("shutdown tasks did not finish within the shutdown timeout");
         }
+        if let Some(cache) = &state.cache_stats {
+            tracing::info!(
+                hits = cache.hits(),
+                misses = cache.misses(),
+                bypassed = cache.bypassed(),
+                loads = cache.loads(),
+                "cache counters at shutdown"
+            );
+        }
         state.database.close();
         tracing::info!("database pools closed; bye");
         result
+    }
+
+    /// The outbox relay (to flush or stop it, or read its counters).
+    pub fn relay(&self) -> &RelayHandle {
+        self.state.relay()
     }
 
     /// The server handle and future, for callers (tests) that spawn it themselves.

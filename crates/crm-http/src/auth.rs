@@ -282,7 +282,7 @@ impl FromRequest for Authenticated {
             let actor = authenticate(&req).await?;
             let origin = Origin {
                 request_id: req.extensions().get::<RequestId>().map(|r| r.0.clone()),
-                client_ip: req.peer_addr().map(|a| a.ip().to_string()),
+                client_ip: crate::client_ip::of_request(&req).map(|ip| ip.to_string()),
             };
             let actor = actor.with_origin(origin);
             req.extensions_mut().insert(RequestActor(actor.clone()));

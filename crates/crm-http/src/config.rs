@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use thiserror::Error;
 
+use crate::client_ip::TrustedProxies;
+
 /// A configuration problem, naming the variable at fault.
 #[derive(Debug, Error, PartialEq, Eq)]
 #[error("{var}: {message}")]
@@ -110,6 +112,20 @@ pub struct Config {
     /// `SHUTDOWN_TIMEOUT_SECONDS`: after SIGTERM/SIGINT, how long in-flight requests may run
     /// before they are abandoned, default 30 (0 to 600).
     pub shutdown_timeout: Duration,
+    /// Per-client-IP rate limit.
+    pub rate_limit: RateLimitConfig,
+    /// `TRUSTED_PROXIES`: comma-separated addresses or CIDR networks whose `X-Forwarded-For`
+    /// is believed; empty (default): the TCP peer is the client.
+    pub trusted_proxies: TrustedProxies,
+}
+
+/// Requests allowed per client IP and window (shared by all replicas through Redis).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimitConfig {
+    /// `RATE_LIMIT_MAX`, default 100; 0 turns rate limiting off.
+    pub max: u32,
+    /// `RATE_LIMIT_WINDOW_SECONDS`, default 60.
+    pub window: Duration,
 }
 
 /// Default database.
@@ -364,6 +380,26 @@ impl Config {
                 |n| *n <= 600,
                 "a number of seconds from 0 to 600",
             )?),
+            rate_limit: RateLimitConfig {
+                max: src.parsed(
+                    "RATE_LIMIT_MAX",
+                    100,
+                    |_| true,
+                    "a number of requests (0 turns the limit off)",
+                )?,
+                window: Duration::from_secs(src.parsed(
+                    "RATE_LIMIT_WINDOW_SECONDS",
+                    60,
+                    |n| (1..=86_400).contains(n),
+                    "a number of seconds from 1 to 86400",
+                )?),
+            },
+            trusted_proxies: match src.opt("TRUSTED_PROXIES") {
+                None => TrustedProxies::default(),
+                Some(list) => {
+                    TrustedProxies::parse(&list).map_err(|e| invalid("TRUSTED_PROXIES", e))?
+                }
+            },
         })
     }
 }
@@ -396,6 +432,9 @@ mod tests {
         assert!(c.migrate_on_start);
         assert_eq!(c.shutdown_timeout, Duration::from_secs(30));
         assert!(c.cors_origins.is_empty());
+        assert_eq!(c.rate_limit.max, 100);
+        assert_eq!(c.rate_limit.window, Duration::from_secs(60));
+        assert_eq!(c.trusted_proxies, TrustedProxies::default());
     }
 
     #[test]
@@ -477,6 +516,9 @@ mod tests {
             ("SHUTDOWN_TIMEOUT_SECONDS", "-1"),
             ("SHUTDOWN_TIMEOUT_SECONDS", "601"),
             ("MIGRATE_ON_START", "maybe"),
+            ("RATE_LIMIT_MAX", "-5"),
+            ("RATE_LIMIT_WINDOW_SECONDS", "0"),
+            ("TRUSTED_PROXIES", "10.0.0.0/40"),
         ];
         for (var, value) in cases {
             let err = load(&[

@@ -170,6 +170,16 @@ impl ApiError {
         e
     }
 
+    /// 429: the client made too many requests; it may retry in `retry_after` seconds.
+    pub fn too_many_requests(retry_after: u64) -> Self {
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate-limited",
+            "Too Many Requests",
+            format!("too many requests; retry in {} s", retry_after.max(1)),
+        )
+    }
+
     /// 503.
     pub fn unavailable(cause: impl Into<String>) -> Self {
         let mut e = Self::new(

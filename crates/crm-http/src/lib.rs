@@ -7,6 +7,7 @@
 pub mod app;
 pub mod auth;
 pub mod cli;
+pub mod client_ip;
 pub mod config;
 pub mod dto;
 pub mod error;
@@ -15,7 +16,9 @@ pub mod jwks;
 pub mod healthcheck;
 pub mod metrics;
 pub mod openapi;
+pub mod rate_limit;
 pub mod request_id;
+pub mod revocation;
 pub mod routes;
 pub mod security_headers;
 pub mod telemetry;

@@ -20,7 +20,7 @@
 //!   A family nobody feeds is left out of the exposition altogether: it never reports a
 //!   made-up zero.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use actix_web::body::MessageBody;
@@ -29,6 +29,7 @@ use actix_web::http::Method;
 use actix_web::middleware::Next;
 use actix_web::{web, HttpResponse};
 use crm_postgres::{Database, PoolRole};
+use crm_redis::{CacheStats, RateLimitStats, RelayHandle};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -165,8 +166,24 @@ impl OutboxMetrics {
     }
 }
 
+/// Facts that other components own, read into the registry at each scrape: the Redis
+/// cache's and the rate limiter's counters, and the outbox relay's backlog.
+#[derive(Clone, Default)]
+pub struct MetricSources {
+    /// The cache's counters (with Redis).
+    pub cache: Option<Arc<CacheStats>>,
+    /// The rate limiter's counters (when rate limiting is on).
+    pub rate_limit: Option<Arc<RateLimitStats>>,
+    /// The event relay, whose backlog is a database query.
+    pub relay: Option<RelayHandle>,
+}
+
 struct Inner {
     registry: Registry,
+    sources: MetricSources,
+    /// Serialises the copying of source counters, so that two scrapes never add one delta
+    /// twice.
+    sync: Mutex<()>,
     requests: Family<RequestLabels, Counter>,
     durations: Family<RouteLabels, Histogram, fn() -> Histogram>,
     pool_connections: Family<PoolStateLabels, Gauge>,
@@ -192,8 +209,8 @@ impl std::fmt::Debug for Metrics {
 
 impl Metrics {
     /// A registry; with `database`, its pools are reported at each scrape and its checkouts
-    /// as they happen.
-    pub fn new(database: Option<Database>) -> Self {
+    /// as they happen; `sources` are read at each scrape.
+    pub fn new(database: Option<Database>, sources: MetricSources) -> Self {
         let mut registry = Registry::default();
         let requests = Family::<RequestLabels, Counter>::default();
         registry.register(
@@ -260,7 +277,7 @@ impl Metrics {
         let cache = CacheMetrics::default();
         registry.register(
             "crm_cache_lookups",
-            "Cache lookups by cache and result (hit, miss)",
+            "Cache lookups by cache and result (hit, miss, bypass: Redis unavailable)",
             cache.lookups.clone(),
         );
         let rate_limit = RateLimitMetrics::default();
@@ -278,6 +295,8 @@ impl Metrics {
         Self {
             inner: Arc::new(Inner {
                 registry,
+                sources,
+                sync: Mutex::new(()),
                 requests,
                 durations,
                 pool_connections,
@@ -362,6 +381,45 @@ impl Metrics {
         }
     }
 
+    /// Reads the sources into the registry: counters advance by what their source counted
+    /// since the last scrape; the outbox backlog is queried (and left out when the database
+    /// cannot be reached).
+    pub async fn read_sources(&self) {
+        let sources = &self.inner.sources;
+        if let Some(relay) = &sources.relay {
+            match relay.backlog().await {
+                Ok(backlog) => self.outbox().set_backlog("events", backlog.pending),
+                Err(e) => tracing::warn!(error = %e, "outbox backlog unavailable for metrics"),
+            }
+        }
+        let Ok(_guard) = self.inner.sync.lock() else {
+            return;
+        };
+        if let Some(cache) = &sources.cache {
+            for (result, total) in [
+                ("hit", cache.hits()),
+                ("miss", cache.misses()),
+                ("bypass", cache.bypassed()),
+            ] {
+                let counter = self.inner.cache.lookups.get_or_create(&CacheLabels {
+                    cache: "redis".to_owned(),
+                    result: result.to_owned(),
+                });
+                counter.inc_by(total.saturating_sub(counter.get()));
+            }
+        }
+        if let Some(limits) = &sources.rate_limit {
+            let counter = self
+                .inner
+                .rate_limit
+                .rejections
+                .get_or_create(&ScopeLabels {
+                    scope: "client_ip".to_owned(),
+                });
+            counter.inc_by(limits.rejected().saturating_sub(counter.get()));
+        }
+    }
+
     /// The exposition text, sampling the pools first.
     ///
     /// # Errors
@@ -418,6 +476,7 @@ pub async fn metrics_middleware(
 /// `GET /metrics`: the exposition. Not authenticated (scraped from inside the cluster; keep
 /// it off the public ingress) and not part of the public API description.
 pub async fn metrics_endpoint(metrics: web::Data<Metrics>) -> HttpResponse {
+    metrics.read_sources().await;
     match metrics.render() {
         Ok(body) => HttpResponse::Ok().content_type(CONTENT_TYPE).body(body),
         Err(e) => {
@@ -438,7 +497,7 @@ mod tests {
 
     #[test]
     fn unfed_families_report_no_sample() {
-        let m = Metrics::new(None);
+        let m = Metrics::new(None, MetricSources::default());
         let text = m.render().unwrap();
         assert!(text.ends_with("# EOF\n"), "{text}");
         for family in [
@@ -452,7 +511,7 @@ mod tests {
 
     #[test]
     fn handles_feed_the_registry() {
-        let m = Metrics::new(None);
+        let m = Metrics::new(None, MetricSources::default());
         m.cache().hit("customer");
         m.cache().hit("customer");
         m.cache().miss("customer");

@@ -116,7 +116,7 @@ use crate::routes::{audit, customers, health, history, interactions, notes, segm
         HistoryEntryResponse,
     )
     ),
-    modifiers(&BearerAuth, &JsonQueryParameters, &Links),
+    modifiers(&BearerAuth, &JsonQueryParameters, &Links, &RateLimited),
     tags(
         (name = "customers", description = "Customer records"),
         (name = "notes", description = "Notes on a customer; private ones exist for their author only"),
@@ -132,6 +132,64 @@ use crate::routes::{audit, customers, health, history, interactions, notes, segm
 pub struct ApiDoc;
 
 struct BearerAuth;
+
+/// Every `/api` operation may answer 429 when the client IP is over its rate limit
+/// (`RATE_LIMIT_MAX` per `RATE_LIMIT_WINDOW_SECONDS`); the middleware answers it before any
+/// handler runs, so it is added here to each operation rather than to 37 annotations.
+struct RateLimited;
+
+impl Modify for RateLimited {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::header::HeaderBuilder;
+        use utoipa::openapi::{ContentBuilder, ObjectBuilder, Ref, RefOr, ResponseBuilder, Type};
+        const NAME: &str = "TooManyRequests";
+        let seconds = |description: &str| {
+            HeaderBuilder::new()
+                .schema(ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(0)))
+                .description(Some(description))
+                .build()
+        };
+        let response = ResponseBuilder::new()
+            .description(
+                "Too many requests from this client IP in the current window; retry after \
+                 `Retry-After` seconds",
+            )
+            .header("Retry-After", seconds("Seconds until the window resets"))
+            .header("RateLimit-Limit", seconds("Requests allowed per window"))
+            .header("RateLimit-Remaining", seconds("Requests left in this window"))
+            .header("RateLimit-Reset", seconds("Seconds until the window resets"))
+            .content(
+                "application/problem+json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("Problem")))
+                    .build(),
+            )
+            .build();
+        if let Some(components) = openapi.components.as_mut() {
+            components
+                .responses
+                .insert(NAME.to_owned(), RefOr::T(response));
+        }
+        for (path, item) in &mut openapi.paths.paths {
+            if !path.starts_with("/api/") {
+                continue;
+            }
+            let operations = [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+            ];
+            for operation in operations.into_iter().flatten() {
+                operation
+                    .responses
+                    .responses
+                    .insert("429".to_owned(), RefOr::Ref(Ref::from_response_name(NAME)));
+            }
+        }
+    }
+}
 
 impl Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {

@@ -140,14 +140,18 @@ async fn metrics_count_requests_by_route_template_without_a_token() {
     // No replica configured: no replica series.
     assert!(!text.contains(r#"pool="replica""#), "{text}");
 
-    // Families fed by other components report nothing (not a zero) until fed.
-    for family in [
-        "crm_cache_lookups",
-        "crm_rate_limit_rejections",
-        "crm_outbox_backlog",
-    ] {
-        assert!(!text.contains(family), "{family}: {text}");
-    }
+    // No Redis: no cache, so no cache series (never a made-up zero). The relay's backlog and
+    // the (in-process) rate limiter's rejections are reported.
+    assert!(!text.contains("crm_cache_lookups"), "{text}");
+    assert!(
+        text.contains(r#"crm_rate_limit_rejections_total{scope="client_ip"} 0"#),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with(r#"crm_outbox_backlog{outbox="events"} "#)),
+        "{text}"
+    );
 
     // Not part of the public API description.
     let doc = app.get_public_json("/api/openapi.json").await;
@@ -484,4 +488,89 @@ async fn sigterm_to_the_binary_finishes_in_flight_requests_and_exits_cleanly() {
         .unwrap()
         .unwrap();
     assert!(status.success(), "exit status {status}");
+}
+
+/// The families other components own: cache lookups (Redis), rate-limit rejections and the
+/// outbox backlog, read from their sources at each scrape.
+#[tokio::test]
+async fn metrics_report_cache_lookups_rate_limit_rejections_and_the_outbox_backlog() {
+    let app = TestApp::builder()
+        .with_redis("redis://127.0.0.1:6379")
+        .with_rate_limit(4, 86_400)
+        .with_trusted_proxies("127.0.0.1")
+        .start()
+        .await;
+    let a = actor(Role::Admin);
+    // A client address of this test's own, so no other test's requests count against it.
+    let b = uuid::Uuid::new_v4().into_bytes();
+    let client = format!("10.{}.{}.{}", b[0], b[1], b[2].max(1));
+    let created = app
+        .post("/api/customers", &a, &json!({"name": "Ada Lovelace"}))
+        .header("X-Forwarded-For", &client)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let id = created.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // First read misses and fills the cache; the second is a hit.
+    for _ in 0..2 {
+        let res = app
+            .get(&format!("/api/customers/{id}"), &a)
+            .header("X-Forwarded-For", &client)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+    }
+    // Four allowed; the fifth and sixth are refused.
+    for expected in [200, 429, 429] {
+        let res = app
+            .get("/api/customers", &a)
+            .header("X-Forwarded-For", &client)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), expected);
+    }
+    app.relay.flush();
+    let text = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let value = |prefix: &str| -> u64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(prefix))
+            .unwrap_or_else(|| panic!("{prefix}: {text}"))
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    assert!(
+        value(r#"crm_cache_lookups_total{cache="redis",result="hit"} "#) >= 1,
+        "{text}"
+    );
+    assert!(
+        value(r#"crm_cache_lookups_total{cache="redis",result="miss"} "#) >= 1,
+        "{text}"
+    );
+    assert_eq!(
+        value(r#"crm_rate_limit_rejections_total{scope="client_ip"} "#),
+        2,
+        "{text}"
+    );
+    // The backlog is a live count of undelivered events (0 or the create's one event).
+    assert!(value(r#"crm_outbox_backlog{outbox="events"} "#) <= 1, "{text}");
+    // The rejections are also counted as requests.
+    assert!(
+        text.contains(r#"crm_http_requests_total{method="GET",route="/api/customers",status="429"} 2"#),
+        "{text}"
+    );
 }

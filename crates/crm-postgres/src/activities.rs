@@ -58,6 +58,7 @@ where
             if touched {
                 record(conn, &events).await?;
                 crate::audit::record(conn, &events).await?;
+                crate::outbox::record(conn, &events).await?;
             }
             Ok(touched)
         }

@@ -23,6 +23,10 @@ use crate::errors::{map_diesel_error, map_pool_error};
 /// row-level security (see the `row_level_security` migration).
 pub const TENANT_ROLE: &str = "crm_tenant";
 
+/// The role of the outbox relay: it may only read and delete `crm.outbox` rows, of every
+/// company (see the `outbox` migration).
+pub const RELAY_ROLE: &str = "crm_relay";
+
 /// Pool sizing and timeouts.
 #[derive(Debug, Clone, Copy)]
 pub struct PoolSettings {
@@ -245,6 +249,36 @@ impl Database {
             async move {
                 diesel::sql_query("SELECT set_config('role', $1, true)")
                     .bind::<Text, _>(TENANT_ROLE)
+                    .execute(conn)
+                    .await?;
+                work(conn).await
+            }
+            .scope_boxed()
+        })
+        .await
+        .map_err(map_diesel_error)
+    }
+
+    /// Runs `work` in a transaction as [`RELAY_ROLE`]: the outbox relay's role, which may read
+    /// and delete the outbox rows of every company and touch nothing else.
+    ///
+    /// # Errors
+    /// As [`Database::tenant_tx`].
+    pub async fn relay_tx<'a, T, F>(&self, work: F) -> Result<T, DomainError>
+    where
+        F: for<'r> FnOnce(
+                &'r mut AsyncPgConnection,
+            ) -> ScopedBoxFuture<'a, 'r, Result<T, diesel::result::Error>>
+            + Send
+            + 'a,
+        T: Send + 'a,
+    {
+        let mut pooled = self.checkout(PoolRole::Primary).await?;
+        let conn: &mut AsyncPgConnection = &mut pooled;
+        conn.transaction(move |conn| {
+            async move {
+                diesel::sql_query("SELECT set_config('role', $1, true)")
+                    .bind::<Text, _>(RELAY_ROLE)
                     .execute(conn)
                     .await?;
                 work(conn).await

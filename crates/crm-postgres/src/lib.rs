@@ -8,7 +8,8 @@
 //!   workspace's top-level `migrations/`) under an advisory lock.
 //! - [`PgCustomerRepository`], [`PgNoteRepository`], [`PgInteractionRepository`] and
 //!   [`PgHistoryRepository`] implement the domain's ports. Every change is stored together with
-//!   its events (the customer's history, `crm.activities`) in one transaction.
+//!   its events (the customer's history `crm.activities`, the audit trail and the outbox
+//!   `crm.outbox`) in one transaction; [`PgOutboxStore`] lets the relay deliver the outbox.
 
 mod activities;
 mod audit;
@@ -19,6 +20,7 @@ mod interactions;
 pub mod migrate;
 mod models;
 mod notes;
+mod outbox;
 pub mod schema;
 mod segments;
 mod stats;
@@ -26,9 +28,10 @@ mod stats;
 pub use activities::PgHistoryRepository;
 pub use audit::PgAuditRepository;
 pub use customers::PgCustomerRepository;
-pub use database::{CheckoutObserver, Database, PoolRole, PoolSettings, TENANT_ROLE};
+pub use database::{CheckoutObserver, Database, PoolRole, PoolSettings, RELAY_ROLE, TENANT_ROLE};
 pub use errors::map_diesel_error;
 pub use interactions::PgInteractionRepository;
 pub use notes::PgNoteRepository;
+pub use outbox::PgOutboxStore;
 pub use segments::PgSegmentRepository;
 pub use stats::PgStatsRepository;

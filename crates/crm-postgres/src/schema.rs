@@ -114,6 +114,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    crm.outbox (seq) {
+        seq -> Int8,
+        id -> Uuid,
+        company_id -> Uuid,
+        customer_id -> Uuid,
+        event_type -> Text,
+        payload -> Jsonb,
+        created_at -> Timestamptz,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     customers,
     customer_notes,
@@ -121,5 +133,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     activities,
     tag_counts,
     segments,
-    audit_log
+    audit_log,
+    outbox
 );

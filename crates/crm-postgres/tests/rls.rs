@@ -225,3 +225,93 @@ async fn search_operators_are_leakproof_so_indexes_work_under_row_level_security
     .unwrap();
     assert!(f.ok);
 }
+
+/// Runs `sql` in a rolled-back transaction as `role` with `company` set.
+async fn as_role(
+    tdb: &TestDatabase,
+    role: &str,
+    company: &str,
+    sql: &str,
+) -> Result<usize, diesel::result::Error> {
+    let mut conn = tdb.connect().await;
+    conn.begin_test_transaction().await?;
+    diesel::sql_query(
+        "SELECT set_config('role', $1, true), set_config('app.company_id', $2, true)",
+    )
+    .bind::<Text, _>(role)
+    .bind::<Text, _>(company)
+    .execute(&mut conn)
+    .await?;
+    diesel::sql_query(sql).execute(&mut conn).await
+}
+
+#[tokio::test]
+async fn the_outbox_is_write_only_for_tenants_and_read_delete_only_for_the_relay() {
+    let tdb = TestDatabase::new().await;
+    let db = Database::connect(tdb.url(), PoolSettings::default()).unwrap();
+    let customers = PgCustomerRepository::new(db.clone());
+    let actor = crm_domain::Actor::new(
+        UserId::new_random(),
+        CompanyId::new_random(),
+        crm_domain::Role::Admin,
+    );
+    let c = CreateCustomer {
+        name: "Evented".into(),
+        ..Default::default()
+    }
+    .validate_for(actor.user())
+    .unwrap()
+    .into_customer(actor.company(), clock::now());
+    let event = crm_domain::EventEnvelope::new(
+        &actor,
+        clock::now(),
+        crm_domain::DomainEvent::CustomerCreated(Box::new(c.clone())),
+    );
+    customers
+        .insert(actor.company(), &c, &[event])
+        .await
+        .unwrap();
+    let own = actor.company().to_string();
+    let other = CompanyId::new_random().to_string();
+    let insert = |company: &str| {
+        format!(
+            "INSERT INTO crm.outbox (id, company_id, customer_id, event_type, payload)
+             VALUES (gen_random_uuid(), '{company}', gen_random_uuid(), 'x', '{{}}')"
+        )
+    };
+
+    // The tenant role: insert for its own company only; never read, change or delete.
+    assert_eq!(
+        as_role(&tdb, TENANT_ROLE, &own, &insert(&own))
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(as_role(&tdb, TENANT_ROLE, &own, &insert(&other))
+        .await
+        .is_err());
+    assert!(as_role(&tdb, TENANT_ROLE, &own, "SELECT * FROM crm.outbox")
+        .await
+        .is_err());
+    assert!(as_role(&tdb, TENANT_ROLE, &own, "DELETE FROM crm.outbox")
+        .await
+        .is_err());
+    // The relay role: reads and deletes every company's rows; touches nothing else.
+    let relay = crm_postgres::RELAY_ROLE;
+    assert_eq!(
+        as_role(&tdb, relay, "", "SELECT * FROM crm.outbox")
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        as_role(&tdb, relay, "", "DELETE FROM crm.outbox")
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(as_role(&tdb, relay, "", &insert(&own)).await.is_err());
+    assert!(as_role(&tdb, relay, "", "SELECT * FROM crm.customers")
+        .await
+        .is_err());
+}

@@ -86,6 +86,21 @@ impl TestAppBuilder {
         self
     }
 
+    /// Allows `max` requests per client IP and `window_secs`.
+    pub fn with_rate_limit(mut self, max: u32, window_secs: u64) -> Self {
+        self.config.rate_limit = crm_http::config::RateLimitConfig {
+            max,
+            window: std::time::Duration::from_secs(window_secs),
+        };
+        self
+    }
+
+    /// Believes `X-Forwarded-For` from these proxies (`TRUSTED_PROXIES` syntax).
+    pub fn with_trusted_proxies(mut self, list: &str) -> Self {
+        self.config.trusted_proxies = crm_http::client_ip::TrustedProxies::parse(list).unwrap();
+        self
+    }
+
     /// Uses Redis at `url`.
     pub fn with_redis(mut self, url: &str) -> Self {
         self.config.redis_url = Some(url.to_owned());
@@ -137,6 +152,8 @@ pub struct TestApp {
     pub config: Config,
     /// Plain HTTP client.
     pub client: Client,
+    /// The app's outbox relay.
+    pub relay: crm_redis::RelayHandle,
     handle: actix_web::dev::ServerHandle,
     // Declared last: dropped after the server is told to stop.
     /// The (primary) database.
@@ -170,6 +187,12 @@ impl TestApp {
             request_timeout: Duration::from_secs(30),
             hsts_max_age_seconds: None,
             shutdown_timeout: std::time::Duration::from_secs(30),
+            // High enough for any test; rate-limit tests lower it.
+            rate_limit: crm_http::config::RateLimitConfig {
+                max: 100_000,
+                window: std::time::Duration::from_secs(60),
+            },
+            trusted_proxies: crm_http::client_ip::TrustedProxies::default(),
         }
     }
 
@@ -194,6 +217,7 @@ impl TestApp {
             .await
             .expect("app starts");
         let address = format!("http://127.0.0.1:{}", app.port());
+        let relay = app.relay().clone();
         let server = app.into_server();
         let handle = server.handle();
         tokio::spawn(server);
@@ -201,6 +225,7 @@ impl TestApp {
             address,
             config,
             client: Client::builder().build().unwrap(),
+            relay,
             handle,
             db,
             replica: None,
