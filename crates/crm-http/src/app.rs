@@ -225,7 +225,6 @@ impl AppState {
         &self.database
     }
 
-
     /// The outbox relay: stop it on shutdown ([`RelayHandle::shutdown`]); its counters and
     /// backlog are for metrics.
     pub fn relay(&self) -> &RelayHandle {

@@ -145,7 +145,11 @@ impl Modify for RateLimited {
         const NAME: &str = "TooManyRequests";
         let seconds = |description: &str| {
             HeaderBuilder::new()
-                .schema(ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(0)))
+                .schema(
+                    ObjectBuilder::new()
+                        .schema_type(Type::Integer)
+                        .minimum(Some(0)),
+                )
                 .description(Some(description))
                 .build()
         };
@@ -156,8 +160,14 @@ impl Modify for RateLimited {
             )
             .header("Retry-After", seconds("Seconds until the window resets"))
             .header("RateLimit-Limit", seconds("Requests allowed per window"))
-            .header("RateLimit-Remaining", seconds("Requests left in this window"))
-            .header("RateLimit-Reset", seconds("Seconds until the window resets"))
+            .header(
+                "RateLimit-Remaining",
+                seconds("Requests left in this window"),
+            )
+            .header(
+                "RateLimit-Reset",
+                seconds("Seconds until the window resets"),
+            )
             .content(
                 "application/problem+json",
                 ContentBuilder::new()

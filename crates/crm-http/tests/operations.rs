@@ -567,10 +567,15 @@ async fn metrics_report_cache_lookups_rate_limit_rejections_and_the_outbox_backl
         "{text}"
     );
     // The backlog is a live count of undelivered events (0 or the create's one event).
-    assert!(value(r#"crm_outbox_backlog{outbox="events"} "#) <= 1, "{text}");
+    assert!(
+        value(r#"crm_outbox_backlog{outbox="events"} "#) <= 1,
+        "{text}"
+    );
     // The rejections are also counted as requests.
     assert!(
-        text.contains(r#"crm_http_requests_total{method="GET",route="/api/customers",status="429"} 2"#),
+        text.contains(
+            r#"crm_http_requests_total{method="GET",route="/api/customers",status="429"} 2"#
+        ),
         "{text}"
     );
 }

@@ -228,8 +228,16 @@ async fn every_api_operation_documents_the_429() {
     let app = TestApp::spawn().await;
     let doc = app.get_public_json("/api/openapi.json").await;
     let too_many = &doc["components"]["responses"]["TooManyRequests"];
-    for name in ["Retry-After", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"] {
-        assert!(too_many["headers"].get(name).is_some(), "{name}: {too_many}");
+    for name in [
+        "Retry-After",
+        "RateLimit-Limit",
+        "RateLimit-Remaining",
+        "RateLimit-Reset",
+    ] {
+        assert!(
+            too_many["headers"].get(name).is_some(),
+            "{name}: {too_many}"
+        );
     }
     let mut api_operations = 0;
     for (path, item) in doc["paths"].as_object().unwrap() {
