@@ -243,20 +243,7 @@ impl Database {
             + 'a,
         T: Send + 'a,
     {
-        let mut pooled = self.checkout(PoolRole::Primary).await?;
-        let conn: &mut AsyncPgConnection = &mut pooled;
-        conn.transaction(move |conn| {
-            async move {
-                diesel::sql_query("SELECT set_config('role', $1, true)")
-                    .bind::<Text, _>(TENANT_ROLE)
-                    .execute(conn)
-                    .await?;
-                work(conn).await
-            }
-            .scope_boxed()
-        })
-        .await
-        .map_err(map_diesel_error)
+        self.primary_tx_as(TENANT_ROLE, work).await
     }
 
     /// Runs `work` in a transaction as [`RELAY_ROLE`]: the outbox relay's role, which may read
@@ -273,12 +260,25 @@ impl Database {
             + 'a,
         T: Send + 'a,
     {
+        self.primary_tx_as(RELAY_ROLE, work).await
+    }
+
+    /// A transaction on the primary as `role`, with no company set.
+    async fn primary_tx_as<'a, T, F>(&self, role: &'static str, work: F) -> Result<T, DomainError>
+    where
+        F: for<'r> FnOnce(
+                &'r mut AsyncPgConnection,
+            ) -> ScopedBoxFuture<'a, 'r, Result<T, diesel::result::Error>>
+            + Send
+            + 'a,
+        T: Send + 'a,
+    {
         let mut pooled = self.checkout(PoolRole::Primary).await?;
         let conn: &mut AsyncPgConnection = &mut pooled;
         conn.transaction(move |conn| {
             async move {
                 diesel::sql_query("SELECT set_config('role', $1, true)")
-                    .bind::<Text, _>(RELAY_ROLE)
+                    .bind::<Text, _>(role)
                     .execute(conn)
                     .await?;
                 work(conn).await
