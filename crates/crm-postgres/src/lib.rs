@@ -20,6 +20,7 @@ pub mod migrate;
 mod models;
 mod notes;
 pub mod schema;
+pub mod seed;
 mod segments;
 mod stats;
 
