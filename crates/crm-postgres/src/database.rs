@@ -7,9 +7,13 @@ use deadpool::managed::Timeouts;
 use deadpool::Runtime;
 use diesel::sql_types::Text;
 use diesel_async::pooled_connection::deadpool::Pool;
-use diesel_async::pooled_connection::AsyncDieselConnectionManager;
+use diesel_async::pooled_connection::{
+    AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
+};
 use diesel_async::scoped_futures::{ScopedBoxFuture, ScopedFutureExt};
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{
+    AnsiTransactionManager, AsyncConnection, AsyncPgConnection, RunQueryDsl, TransactionManager,
+};
 
 use crate::errors::{map_diesel_error, map_pool_error};
 
@@ -50,7 +54,14 @@ impl Database {
     /// # Errors
     /// When the pool cannot be built from the settings.
     pub fn connect(url: &str, settings: PoolSettings) -> Result<Self, DomainError> {
-        let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url);
+        // `Fast` recycling: a connection going back into use is checked for a left-over
+        // transaction but not pinged; the default `Verified` spent one extra round trip
+        // (`SELECT 1`) per request. A connection the server dropped fails its next statement
+        // and is then discarded; readiness probes still ping (decision 0016).
+        let mut config = ManagerConfig::default();
+        config.recycling_method = RecyclingMethod::Fast;
+        let manager =
+            AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url, config);
         let pool = Pool::builder(manager)
             .max_size(settings.max_size)
             .timeouts(Timeouts {
@@ -82,24 +93,18 @@ impl Database {
             + 'a,
         T: Send + 'a,
     {
+        // `BEGIN` and the tenant settings in one round trip (simple protocol, so no binds: the
+        // role is a constant and a company id is a formatted UUID, nothing a client chose).
+        let begin = format!(
+            "BEGIN; SELECT set_config('role', '{TENANT_ROLE}', true), \
+             set_config('app.company_id', '{}', true)",
+            company.as_uuid()
+        );
         let mut pooled = self.pool.get().await.map_err(map_pool_error)?;
         let conn: &mut AsyncPgConnection = &mut pooled;
-        conn.transaction(move |conn| {
-            async move {
-                // One round trip: the tenant role and the company, both transaction-local.
-                diesel::sql_query(
-                    "SELECT set_config('role', $1, true), set_config('app.company_id', $2, true)",
-                )
-                .bind::<Text, _>(TENANT_ROLE)
-                .bind::<Text, _>(company.to_string())
-                .execute(conn)
-                .await?;
-                work(conn).await
-            }
-            .scope_boxed()
-        })
-        .await
-        .map_err(map_diesel_error)
+        in_transaction(conn, &begin, work)
+            .await
+            .map_err(map_diesel_error)
     }
 
     /// Runs `work` in a transaction as the tenant role with no company set: for queries that
@@ -160,6 +165,35 @@ impl Database {
 impl crm_domain::HealthProbe for Database {
     async fn check(&self) -> Result<(), DomainError> {
         self.ping().await
+    }
+}
+
+/// `TransactionManager::transaction` with a custom opening statement: commits when `work`
+/// succeeds, rolls back when it fails (a broken rollback leaves the connection marked broken,
+/// so the pool drops it).
+async fn in_transaction<'a, T, F>(
+    conn: &mut AsyncPgConnection,
+    begin: &str,
+    work: F,
+) -> Result<T, diesel::result::Error>
+where
+    F: for<'r> FnOnce(
+            &'r mut AsyncPgConnection,
+        ) -> ScopedBoxFuture<'a, 'r, Result<T, diesel::result::Error>>
+        + Send
+        + 'a,
+    T: Send + 'a,
+{
+    AnsiTransactionManager::begin_transaction_sql(conn, begin).await?;
+    match work(&mut *conn).await {
+        Ok(value) => {
+            AnsiTransactionManager::commit_transaction(conn).await?;
+            Ok(value)
+        }
+        Err(e) => match AnsiTransactionManager::rollback_transaction(conn).await {
+            Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(e),
+            Err(rollback) => Err(rollback),
+        },
     }
 }
 
