@@ -41,11 +41,16 @@ contract *args:
 ci:
     bash .ci/run
 
-# Speed of the list, a deep keyset page and search on a company of 1,000,000 customers
-# (seeds `crm_bench` once; needs wrk, installed from Debian when missing).
+# The service against pgbench running the same SQL: get by id, list pages, search, notes,
+# interactions, history, stats, dashboard, create; requests/s, p50/p99 and the ratio, plus
+# memory (seeds `crm_bench` once; installs wrk from Debian when missing; see docs/performance.md).
 bench:
-    bash bench/search_list.sh
+    bash bench/run.sh
 
 # Issue 7: cached vs uncached reads, cache hit ratio, latency with Redis stopped or hung.
 bench-redis:
     bash bench/redis.sh
+
+# Fill DATABASE_URL with generated data: just seed 10 100000 [notes] [interactions]
+seed companies customers notes="0" interactions="0":
+    cargo run --release -p crm-http -- seed --companies {{companies}} --customers {{customers}} --notes {{notes}} --interactions {{interactions}}

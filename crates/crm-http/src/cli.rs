@@ -1,5 +1,5 @@
 //! Command line: `crm-http` serves; `crm-http migrate` migrates; `crm-http token` prints a
-//! signed token for local use.
+//! signed token for local use; `crm-http seed` generates bulk data.
 
 use clap::{Parser, Subcommand};
 use uuid::Uuid;
@@ -44,5 +44,28 @@ pub enum Command {
         /// Path to ask.
         #[arg(long, default_value = "/health/live")]
         path: String,
+    },
+    /// Fill the database (DATABASE_URL) with realistic generated data in new companies, in one
+    /// transaction. Always adds new companies; never changes existing data. Needs a superuser
+    /// connection (the counter triggers are switched off for the load and the counters rebuilt).
+    Seed {
+        /// New companies; the customers are dealt evenly over them.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        companies: u32,
+        /// Customers in all.
+        #[arg(long)]
+        customers: u64,
+        /// Notes in all, spread over the customers (skewed).
+        #[arg(long, default_value_t = 0)]
+        notes: u64,
+        /// Interactions in all, spread over the customers (skewed).
+        #[arg(long, default_value_t = 0)]
+        interactions: u64,
+        /// Rows per INSERT statement.
+        #[arg(long, default_value_t = 50_000, value_parser = clap::value_parser!(u64).range(1..))]
+        batch: u64,
+        /// Print nothing but the new company ids, one a line (no progress bar).
+        #[arg(long)]
+        quiet: bool,
     },
 }

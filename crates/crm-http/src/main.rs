@@ -1,6 +1,8 @@
-//! `crm-http`: serve (default), `migrate`, `token`, or `healthcheck`.
+//! `crm-http`: serve (default), `migrate`, `token`, `seed`, or `healthcheck`.
 
 use std::process::ExitCode;
+
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Parser;
@@ -9,6 +11,8 @@ use crm_http::auth::TokenIssuer;
 use crm_http::cli::{Cli, Command};
 use crm_http::config::JwtConfig;
 use crm_http::{telemetry, Application, Config};
+use crm_postgres::seed::{SeedPlan, SeedStage};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 #[actix_web::main]
 async fn main() -> ExitCode {
@@ -52,5 +56,72 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Healthcheck { port, path } => crm_http::healthcheck::probe(port, &path),
+        Command::Seed {
+            companies,
+            customers,
+            notes,
+            interactions,
+            batch,
+            quiet,
+        } => {
+            let url = std::env::var("DATABASE_URL")
+                .unwrap_or_else(|_| crm_http::config::DEFAULT_DATABASE_URL.to_owned());
+            crm_postgres::migrate::prepare(&url).await?;
+            let plan = SeedPlan {
+                batch,
+                ..SeedPlan::new(companies, customers, notes, interactions)
+            };
+            seed(&url, plan, quiet).await
+        }
     }
+}
+
+/// Runs the generator behind a progress bar (one bar per table) and prints what it made.
+async fn seed(url: &str, plan: SeedPlan, quiet: bool) -> anyhow::Result<()> {
+    let style = ProgressStyle::with_template(
+        "{prefix:>13} [{bar:40}] {human_pos}/{human_len} ({per_sec}, {elapsed})",
+    )
+    .context("progress bar template")?
+    .progress_chars("=> ");
+    let bars = MultiProgress::with_draw_target(if quiet {
+        ProgressDrawTarget::hidden()
+    } else {
+        ProgressDrawTarget::stderr()
+    });
+    let bar = |name: &str, len: u64| {
+        let b = bars.add(ProgressBar::new(len).with_style(style.clone()));
+        b.set_prefix(name.to_owned());
+        b
+    };
+    let customers = bar("customers", plan.customers);
+    let notes = bar("notes", plan.notes);
+    let interactions = bar("interactions", plan.interactions);
+    let finishing = bars.add(ProgressBar::new_spinner());
+    let started = Instant::now();
+    let report = crm_postgres::seed::seed(url, plan, |stage, done| match stage {
+        SeedStage::Customers => customers.set_position(done),
+        SeedStage::Notes => notes.set_position(done),
+        SeedStage::Interactions => interactions.set_position(done),
+        SeedStage::Finishing => {
+            finishing.enable_steady_tick(Duration::from_millis(200));
+            finishing.set_message("rebuilding counters, committing, analyzing");
+        }
+    })
+    .await
+    .context("seeding failed; nothing was written")?;
+    finishing.finish_and_clear();
+    if !quiet {
+        eprintln!(
+            "seeded {} customers, {} notes and {} interactions in {} new companies in {:.1} s",
+            report.customers,
+            report.notes,
+            report.interactions,
+            report.companies.len(),
+            started.elapsed().as_secs_f64()
+        );
+    }
+    for company in &report.companies {
+        println!("{company}");
+    }
+    Ok(())
 }

@@ -211,3 +211,73 @@ async fn the_healthcheck_subcommand_reports_whether_the_service_answers() {
     let down = crm_http(&["healthcheck", "--port", &closed], &[]);
     assert!(!down.status.success());
 }
+
+#[tokio::test]
+async fn the_seed_subcommand_migrates_and_fills_new_companies() {
+    use diesel::sql_types::{BigInt, Uuid as SqlUuid};
+    use diesel_async::RunQueryDsl;
+
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+
+    let db = TestDatabase::unmigrated();
+    let env = [("DATABASE_URL", db.url())];
+    let args = [
+        "seed",
+        "--companies",
+        "2",
+        "--customers",
+        "101",
+        "--notes",
+        "30",
+        "--interactions",
+        "40",
+        "--quiet",
+    ];
+    let out = crm_http(&args, &env);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let companies: Vec<uuid::Uuid> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l.parse().expect("a company id per line"))
+        .collect();
+    assert_eq!(companies.len(), 2);
+
+    let mut conn = db.connect().await;
+    let mut per_company = Vec::new();
+    for company in &companies {
+        let n = diesel::sql_query("SELECT count(*) AS n FROM crm.customers WHERE company_id = $1")
+            .bind::<SqlUuid, _>(company)
+            .get_result::<N>(&mut conn)
+            .await
+            .unwrap()
+            .n;
+        per_company.push(n);
+    }
+    per_company.sort_unstable();
+    assert_eq!(per_company, vec![50, 51]);
+    for (table, expected) in [
+        ("crm.customer_notes", 30),
+        ("crm.customer_interactions", 40),
+    ] {
+        let n = diesel::sql_query(format!("SELECT count(*) AS n FROM {table}"))
+            .get_result::<N>(&mut conn)
+            .await
+            .unwrap()
+            .n;
+        assert_eq!(n, expected, "{table}");
+    }
+
+    // Zero companies is refused by the argument parser, before touching the database.
+    assert!(
+        !crm_http(&["seed", "--companies", "0", "--customers", "1"], &env)
+            .status
+            .success()
+    );
+}

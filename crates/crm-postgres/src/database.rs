@@ -11,11 +11,12 @@ use std::time::{Duration, Instant};
 use crm_domain::{CompanyId, DomainError};
 use deadpool::managed::Timeouts;
 use deadpool::Runtime;
-use diesel::sql_types::Text;
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
-use diesel_async::pooled_connection::AsyncDieselConnectionManager;
+use diesel_async::pooled_connection::{
+    AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
+};
 use diesel_async::scoped_futures::{ScopedBoxFuture, ScopedFutureExt};
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AnsiTransactionManager, AsyncPgConnection, RunQueryDsl, TransactionManager};
 
 use crate::errors::{map_diesel_error, map_pool_error};
 
@@ -82,7 +83,13 @@ pub struct Database {
 }
 
 fn build_pool(url: &str, settings: PoolSettings) -> Result<Pool<AsyncPgConnection>, DomainError> {
-    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url);
+    // `Fast` recycling: a connection going back into use is checked for a left-over
+    // transaction but not pinged; the default `Verified` spent one extra round trip
+    // (`SELECT 1`) per request. A connection the server dropped fails its next statement
+    // and is then discarded; readiness probes still ping (decision 0016).
+    let mut config = ManagerConfig::default();
+    config.recycling_method = RecyclingMethod::Fast;
+    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url, config);
     Pool::builder(manager)
         .max_size(settings.max_size)
         .timeouts(Timeouts {
@@ -165,24 +172,12 @@ impl Database {
             + 'a,
         T: Send + 'a,
     {
+        let begin = begin_sql(false, TENANT_ROLE, Some(company));
         let mut pooled = self.checkout(PoolRole::Primary).await?;
         let conn: &mut AsyncPgConnection = &mut pooled;
-        conn.transaction(move |conn| {
-            async move {
-                // One round trip: the tenant role and the company, both transaction-local.
-                diesel::sql_query(
-                    "SELECT set_config('role', $1, true), set_config('app.company_id', $2, true)",
-                )
-                .bind::<Text, _>(TENANT_ROLE)
-                .bind::<Text, _>(company.to_string())
-                .execute(conn)
-                .await?;
-                work(conn).await
-            }
-            .scope_boxed()
-        })
-        .await
-        .map_err(map_diesel_error)
+        in_transaction(conn, &begin, work)
+            .await
+            .map_err(map_diesel_error)
     }
 
     /// Runs `work` in a READ ONLY transaction scoped to `company`, on the read replica when
@@ -208,23 +203,10 @@ impl Database {
             + 'a,
         T: Send + 'a,
     {
+        let begin = begin_sql(true, TENANT_ROLE, Some(company));
         let mut pooled = self.checkout(PoolRole::Replica).await?;
         let conn: &mut AsyncPgConnection = &mut pooled;
-        conn.build_transaction()
-            .read_only()
-            .run(move |conn| {
-                async move {
-                    diesel::sql_query(
-                        "SELECT set_config('role', $1, true), set_config('app.company_id', $2, true)",
-                    )
-                    .bind::<Text, _>(TENANT_ROLE)
-                    .bind::<Text, _>(company.to_string())
-                    .execute(conn)
-                    .await?;
-                    work(conn).await
-                }
-                .scope_boxed()
-            })
+        in_transaction(conn, &begin, work)
             .await
             .map_err(map_diesel_error)
     }
@@ -273,20 +255,12 @@ impl Database {
             + 'a,
         T: Send + 'a,
     {
+        let begin = begin_sql(false, role, None);
         let mut pooled = self.checkout(PoolRole::Primary).await?;
         let conn: &mut AsyncPgConnection = &mut pooled;
-        conn.transaction(move |conn| {
-            async move {
-                diesel::sql_query("SELECT set_config('role', $1, true)")
-                    .bind::<Text, _>(role)
-                    .execute(conn)
-                    .await?;
-                work(conn).await
-            }
-            .scope_boxed()
-        })
-        .await
-        .map_err(map_diesel_error)
+        in_transaction(conn, &begin, work)
+            .await
+            .map_err(map_diesel_error)
     }
 
     /// Checks that the database answers, for readiness probes: the primary and, when one is
@@ -344,6 +318,50 @@ impl Database {
 impl crm_domain::HealthProbe for Database {
     async fn check(&self) -> Result<(), DomainError> {
         self.ping().await
+    }
+}
+
+/// `TransactionManager::transaction` with a custom opening statement: commits when `work`
+/// succeeds, rolls back when it fails (a broken rollback leaves the connection marked broken,
+/// so the pool drops it).
+/// `BEGIN` and the transaction-local settings as one simple-protocol batch, so one round trip
+/// (no binds: `role` is one of this crate's constants and a company id a formatted UUID,
+/// nothing a client chose).
+fn begin_sql(read_only: bool, role: &'static str, company: Option<CompanyId>) -> String {
+    let mode = if read_only { " READ ONLY" } else { "" };
+    match company {
+        Some(company) => format!(
+            "BEGIN{mode}; SELECT set_config('role', '{role}', true), \
+             set_config('app.company_id', '{}', true)",
+            company.as_uuid()
+        ),
+        None => format!("BEGIN{mode}; SELECT set_config('role', '{role}', true)"),
+    }
+}
+
+async fn in_transaction<'a, T, F>(
+    conn: &mut AsyncPgConnection,
+    begin: &str,
+    work: F,
+) -> Result<T, diesel::result::Error>
+where
+    F: for<'r> FnOnce(
+            &'r mut AsyncPgConnection,
+        ) -> ScopedBoxFuture<'a, 'r, Result<T, diesel::result::Error>>
+        + Send
+        + 'a,
+    T: Send + 'a,
+{
+    AnsiTransactionManager::begin_transaction_sql(conn, begin).await?;
+    match work(&mut *conn).await {
+        Ok(value) => {
+            AnsiTransactionManager::commit_transaction(conn).await?;
+            Ok(value)
+        }
+        Err(e) => match AnsiTransactionManager::rollback_transaction(conn).await {
+            Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(e),
+            Err(rollback) => Err(rollback),
+        },
     }
 }
 

@@ -22,6 +22,7 @@ mod models;
 mod notes;
 mod outbox;
 pub mod schema;
+pub mod seed;
 mod segments;
 mod stats;
 
