@@ -8,6 +8,8 @@
 # 3. starts the service and measures each scenario with wrk (requests/s, p50, p99), then the
 #    same SQL transaction the service runs for it with pgbench (bench/sql/*.sql), and prints
 #    the ratio; also the service's idle and peak memory.
+# The cached read runs on a second instance with REDIS_URL (BENCH_REDIS_URL, default the
+# local Redis), on BENCH_PORT + 1.
 # Knobs: BENCH_BIN (a binary to measure instead of building one), DURATION (default 12s), CONNECTIONS (8), BENCH_PORT (5099), PGURL, BENCH_DB, ONLY
 # (a regex of scenario names to run).
 set -euo pipefail
@@ -22,6 +24,12 @@ ONLY=${ONLY:-.}
 DATASET_VERSION=2
 export JWT_SECRET=${JWT_SECRET:-bench-secret-bench-secret-bench-secret}
 export DATABASE_URL="$PGURL/$DB" LOG_LEVEL=warn PORT HOST=127.0.0.1
+# Every request of the load tool comes from one address: the per-IP rate limit would answer
+# most of them with 429. The limiter's own cost is not what this measures.
+export RATE_LIMIT_MAX=0
+CACHED_PORT=$((PORT + 1))
+REDIS=${BENCH_REDIS_URL:-redis://127.0.0.1:6379}
+WARM_IDS=10000
 PSQL=(psql "$DATABASE_URL" -X -q -At -v ON_ERROR_STOP=1)
 PGBENCH=$(command -v pgbench || ls /usr/lib/postgresql/*/bin/pgbench | tail -1)
 
@@ -56,11 +64,18 @@ BIG_N=$("${PSQL[@]}" -c "SELECT count FROM crm.stat_counters WHERE company_id = 
 CUSTOMER="${SMALL_PREFIX}$(printf '%012x' 1000)"
 
 # --- the service --------------------------------------------------------------------------
-$BIN > /tmp/crm-bench.log 2>&1 &
+# Two instances on the same database: without Redis (every read hits PostgreSQL) and, for the
+# cached read, with the Redis cache (REDIS_URL).
+env -u REDIS_URL $BIN > /tmp/crm-bench.log 2>&1 &
 SERVER=$!
-trap 'kill $SERVER 2>/dev/null || true' EXIT
+CACHED_SERVER=
+trap 'kill $SERVER $CACHED_SERVER 2>/dev/null || true' EXIT
+if redis-cli -u "$REDIS" ping >/dev/null 2>&1; then
+  PORT=$CACHED_PORT REDIS_URL=$REDIS $BIN > /tmp/crm-bench-cached.log 2>&1 &
+  CACHED_SERVER=$!
+fi
 for _ in $(seq 1 100); do curl -fs "localhost:$PORT/health/ready" >/dev/null && break; sleep 0.1; done
-rss() { awk -v k="$1" '$1 == k":" {printf "%.1f MiB", $2 / 1024}' "/proc/$SERVER/status"; }
+rss() { awk -v k="$1" '$1 == k":" {printf "%.1f MiB", $2 / 1024}' "/proc/${2:-$SERVER}/status"; }
 IDLE_START=$(rss VmRSS)
 BIG_TOKEN=$($BIN token --company "$BIG" --role admin --ttl 7200)
 SMALL_TOKEN=$($BIN token --company "$SMALL" --role admin --ttl 7200)
@@ -92,7 +107,7 @@ pg() {
   local dir; dir=$(mktemp -d)
   local mode=prepared; [ "$file" = search ] && mode=extended
   (cd "$dir" && "$PGBENCH" -n -M "$mode" -c "$CONNECTIONS" -j 2 -T "${DURATION%s}" -l \
-    -D company="$1" -D prefix="${2:-none}" -D count="$BIG_N" -D customer="$CUSTOMER" -D deep_t="$T" -D deep_id="$ID" \
+    -D company="$1" -D prefix="${2:-none}" -D count="${ROW_COUNT:-$BIG_N}" -D customer="$CUSTOMER" -D deep_t="$T" -D deep_id="$ID" \
     -D search="${3:-none}" -D search_prefix="${3:-none}%" -D search_like="%${3:-none}%" -f "$OLDPWD/bench/sql/$file.sql" "$DATABASE_URL" > out.txt 2>&1) || { cat "$dir/out.txt" >&2; echo "- - -"; return; }
   local tps; tps=$(awk '/^tps/ {print $3; exit}' "$dir/out.txt")
   cat "$dir"/pgbench_log.* | awk '{print $3}' | sort -n | awk -v tps="$tps" '{ a[NR] = $1 } END {
@@ -105,8 +120,8 @@ row() { # name token path [wrk script] -- pgbench file company prefix search
   local name=$1 token=$2 path=$3 script=$4 file=$5 company=$6 prefix=$7 search=${8:-}
   [[ $name =~ $ONLY ]] || return 0
   local out
-  out=$(PREFIX=$prefix COUNT=$BIG_N wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency \
-    ${script:+-s bench/wrk/$script.lua} -H "Authorization: Bearer $token" "http://127.0.0.1:$PORT$path")
+  out=$(PREFIX=$prefix COUNT=${ROW_COUNT:-$BIG_N} wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency \
+    ${script:+-s bench/wrk/$script.lua} -H "Authorization: Bearer $token" "http://127.0.0.1:${ROW_PORT:-$PORT}$path")
   local rps p50 p99 bad
   rps=$(awk '/Requests\/sec/ {printf "%.0f", $2}' <<<"$out")
   p50=$(ms "$(awk '$1=="50%" {print $2}' <<<"$out")")
@@ -123,7 +138,17 @@ row() { # name token path [wrk script] -- pgbench file company prefix search
 
 echo "wrk/pgbench: $CONNECTIONS connections, $DURATION each; service, PostgreSQL and load tool share $(nproc) cores; load: $(cut -d' ' -f1-3 /proc/loadavg)"
 row "get by id, uncached (random id)" "$BIG_TOKEN" /api/customers/x random_customer get_customer "$BIG" "$BIG_PREFIX"
-echo "get by id, cached                  (slot for the Redis cache: not measured on this branch)"
+if [ -n "$CACHED_SERVER" ] && [[ "get by id, cached" =~ $ONLY ]]; then
+  for _ in $(seq 1 100); do curl -fs "localhost:$CACHED_PORT/health/ready" >/dev/null && break; sleep 0.1; done
+  # Warm the cache with the first $WARM_IDS customers, then read them at random; pgbench
+  # reads the same ids (all in PostgreSQL's buffer cache too).
+  PREFIX=$BIG_PREFIX COUNT=$WARM_IDS wrk -t2 -c"$CONNECTIONS" -d5s -s bench/wrk/random_customer.lua \
+    -H "Authorization: Bearer $BIG_TOKEN" "http://127.0.0.1:$CACHED_PORT/" >/dev/null
+  ROW_PORT=$CACHED_PORT ROW_COUNT=$WARM_IDS row "get by id, cached (10k warm ids)" "$BIG_TOKEN" /api/customers/x random_customer get_customer "$BIG" "$BIG_PREFIX"
+  ROW_COUNT=$WARM_IDS row "get by id, uncached (same 10k ids)" "$BIG_TOKEN" /api/customers/x random_customer get_customer "$BIG" "$BIG_PREFIX"
+else
+  echo "get by id, cached: skipped (no Redis at $REDIS)"
+fi
 row "list page 1 (limit 20)" "$BIG_TOKEN" "/api/customers?limit=20" "" list_page "$BIG" ""
 row "list page 10,000 (keyset)" "$BIG_TOKEN" "/api/customers?limit=20&cursor=$DEEP" "" list_deep "$BIG" ""
 row "search: full name" "$BIG_TOKEN" "/api/customers/search?q=$(urlenc "$SEARCH_NAME")" "" search "$BIG" "" "$(tr '[:upper:]' '[:lower:]' <<<"$SEARCH_NAME")"
@@ -137,3 +162,10 @@ row "create a customer" "$SMALL_TOKEN" /api/customers create_customer create "$S
 sleep 2
 echo
 echo "service memory: idle at start $IDLE_START, idle after the load $(rss VmRSS), peak $(rss VmHWM)"
+if [ -n "$CACHED_SERVER" ]; then
+  echo "cached instance memory: now $(rss VmRSS "$CACHED_SERVER"), peak $(rss VmHWM "$CACHED_SERVER")"
+  # The cache's own counters (warm-up included), and the hit ratio.
+  curl -fs "localhost:$CACHED_PORT/metrics" | awk '/^crm_cache_lookups_total/ {
+      print; if ($0 ~ /result="hit"/) h = $2; n += $2 }
+    END { if (n) printf "cache hit ratio: %.1f%%\n", 100 * h / n }' || true
+fi
