@@ -104,7 +104,7 @@ async fn seed(url: &str, plan: SeedPlan, quiet: bool) -> anyhow::Result<()> {
         SeedStage::Interactions => interactions.set_position(done),
         SeedStage::Finishing => {
             finishing.enable_steady_tick(Duration::from_millis(200));
-            finishing.set_message("rebuilding counters, committing, analyzing");
+            finishing.set_message("rebuilding indexes and counters, committing, analyzing");
         }
     })
     .await

@@ -28,9 +28,29 @@ struct Key {
     k: String,
 }
 
+/// Every index of the seeded tables, with its definition, in a stable order.
+async fn index_defs(conn: &mut AsyncPgConnection) -> Vec<String> {
+    diesel::sql_query(
+        "SELECT indexname || ': ' || indexdef AS k FROM pg_indexes
+         WHERE schemaname = 'crm'
+           AND tablename IN ('customers', 'customer_notes', 'customer_interactions')
+         ORDER BY indexname",
+    )
+    .load::<Key>(conn)
+    .await
+    .unwrap()
+    .into_iter()
+    .map(|k| k.k)
+    .collect()
+}
+
 #[tokio::test]
 async fn seeds_consistent_realistic_data() {
     let tdb = TestDatabase::new().await;
+    // A load larger than the (empty) tables drops their secondary indexes and rebuilds them:
+    // afterwards every index is back, defined as before.
+    let indexes_before = index_defs(&mut tdb.connect().await).await;
+    assert!(indexes_before.len() > 15, "{indexes_before:?}");
     let mut plan = SeedPlan::new(3, 2_000, 3_000, 5_000);
     plan.batch = 700; // several batches per table
     let mut seen = Vec::new();
@@ -44,6 +64,7 @@ async fn seeds_consistent_realistic_data() {
     assert!(seen.contains(&(SeedStage::Interactions, 5_000)));
 
     let mut conn = tdb.connect().await;
+    assert_eq!(index_defs(&mut conn).await, indexes_before);
     let c = &mut conn;
     assert_eq!(
         count(c, "SELECT count(*) AS n FROM crm.customers").await,
