@@ -27,15 +27,21 @@ fn add_headers(headers: &mut actix_web::http::header::HeaderMap, d: &RateDecisio
     set(headers, "ratelimit-reset", d.reset_after_secs);
 }
 
+/// Whether `path` is exempt from rate limiting: the health probes and the metrics scrape,
+/// which orchestrators and Prometheus call from one address, on a schedule.
+fn exempt(path: &str) -> bool {
+    path.starts_with("/health") || path == "/metrics"
+}
+
 /// Counts the request against its client IP; past the limit answers 429 with `Retry-After`.
 /// Every limited response carries `RateLimit-Limit`, `RateLimit-Remaining` and
-/// `RateLimit-Reset` (seconds).
+/// `RateLimit-Reset` (seconds). Health probes and `/metrics` are exempt.
 pub async fn rate_limit_middleware<B: MessageBody + 'static>(
     req: ServiceRequest,
     next: Next<B>,
 ) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
     let limiter = req.app_data::<web::Data<RateLimit>>().map(|l| l.0.clone());
-    let (Some(limiter), false) = (limiter, req.path().starts_with("/health")) else {
+    let (Some(limiter), false) = (limiter, exempt(req.path())) else {
         return next
             .call(req)
             .await
