@@ -288,16 +288,24 @@ fn refuses_connections(port: u16) -> bool {
     TcpStream::connect(("127.0.0.1", port)).is_err()
 }
 
-#[tokio::test]
-async fn shutdown_lets_an_in_flight_request_finish_then_closes_the_pools() {
-    let (config, db, _) = TestApp::builder().prepare().await;
+/// A running application and one request to it, blocked in the database on a lock this test
+/// holds (`lock`; dropping it lets the request go on).
+struct InFlight {
+    port: u16,
+    handle: actix_web::dev::ServerHandle,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+    lock: AsyncPgConnection,
+    in_flight: tokio::task::JoinHandle<reqwest::Result<reqwest::Response>>,
+}
+
+async fn start_with_a_blocked_request(config: crm_http::Config, db: &TestDatabase) -> InFlight {
     let app = Application::build(config).await.unwrap();
     let port = app.port();
     let handle = app.handle();
     let server = tokio::spawn(app.run_until_stopped());
     let a = actor(Role::Admin);
 
-    let lock = lock_customers(&db).await;
+    let lock = lock_customers(db).await;
     let in_flight = tokio::spawn({
         let url = format!("http://127.0.0.1:{port}/api/customers");
         let token = token(&a);
@@ -310,7 +318,26 @@ async fn shutdown_lets_an_in_flight_request_finish_then_closes_the_pools() {
                 .await
         }
     });
-    wait_until_blocked(&db).await;
+    wait_until_blocked(db).await;
+    InFlight {
+        port,
+        handle,
+        server,
+        lock,
+        in_flight,
+    }
+}
+
+#[tokio::test]
+async fn shutdown_lets_an_in_flight_request_finish_then_closes_the_pools() {
+    let (config, db, _) = TestApp::builder().prepare().await;
+    let InFlight {
+        port,
+        handle,
+        server,
+        lock,
+        in_flight,
+    } = start_with_a_blocked_request(config, &db).await;
 
     // SIGTERM's equivalent: graceful stop.
     let stopping = tokio::spawn(handle.stop(true));
@@ -361,26 +388,13 @@ async fn shutdown_gives_up_on_a_request_that_outlives_the_timeout() {
         .with_shutdown_timeout(Duration::from_secs(1))
         .prepare()
         .await;
-    let app = Application::build(config).await.unwrap();
-    let port = app.port();
-    let handle = app.handle();
-    let server = tokio::spawn(app.run_until_stopped());
-    let a = actor(Role::Admin);
-
-    let lock = lock_customers(&db).await;
-    let in_flight = tokio::spawn({
-        let url = format!("http://127.0.0.1:{port}/api/customers");
-        let token = token(&a);
-        async move {
-            reqwest::Client::new()
-                .get(url)
-                .bearer_auth(token)
-                .header("connection", "close")
-                .send()
-                .await
-        }
-    });
-    wait_until_blocked(&db).await;
+    let InFlight {
+        port: _,
+        handle,
+        server,
+        lock,
+        in_flight,
+    } = start_with_a_blocked_request(config, &db).await;
 
     handle.stop(true).await;
     // The server finished although the request is still blocked: it was dropped.
