@@ -7,11 +7,11 @@ use crm_domain::{
     Window,
 };
 use diesel::prelude::*;
-use diesel_async::scoped_futures::{ScopedBoxFuture, ScopedFutureExt};
+use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::database::Database;
+use crate::database::{Database, TxWork};
 use crate::models::ActivityRow;
 use crate::schema::activities;
 
@@ -44,12 +44,7 @@ pub(crate) async fn write_with_events<F>(
     work: F,
 ) -> Result<bool, DomainError>
 where
-    F: for<'r> FnOnce(
-            &'r mut AsyncPgConnection,
-        )
-            -> ScopedBoxFuture<'static, 'r, Result<usize, diesel::result::Error>>
-        + Send
-        + 'static,
+    F: TxWork<'static, usize>,
 {
     let events = events.to_vec();
     db.tenant_tx(company, move |conn| {

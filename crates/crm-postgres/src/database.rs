@@ -165,19 +165,15 @@ impl Database {
     /// mapped by [`map_diesel_error`].
     pub async fn tenant_tx<'a, T, F>(&self, company: CompanyId, work: F) -> Result<T, DomainError>
     where
-        F: for<'r> FnOnce(
-                &'r mut AsyncPgConnection,
-            ) -> ScopedBoxFuture<'a, 'r, Result<T, diesel::result::Error>>
-            + Send
-            + 'a,
+        F: TxWork<'a, T>,
         T: Send + 'a,
     {
-        let begin = begin_sql(false, TENANT_ROLE, Some(company));
-        let mut pooled = self.checkout(PoolRole::Primary).await?;
-        let conn: &mut AsyncPgConnection = &mut pooled;
-        in_transaction(conn, &begin, work)
-            .await
-            .map_err(map_diesel_error)
+        self.run(
+            PoolRole::Primary,
+            begin_sql(false, TENANT_ROLE, Some(company)),
+            work,
+        )
+        .await
     }
 
     /// Runs `work` in a READ ONLY transaction scoped to `company`, on the read replica when
@@ -196,19 +192,15 @@ impl Database {
         work: F,
     ) -> Result<T, DomainError>
     where
-        F: for<'r> FnOnce(
-                &'r mut AsyncPgConnection,
-            ) -> ScopedBoxFuture<'a, 'r, Result<T, diesel::result::Error>>
-            + Send
-            + 'a,
+        F: TxWork<'a, T>,
         T: Send + 'a,
     {
-        let begin = begin_sql(true, TENANT_ROLE, Some(company));
-        let mut pooled = self.checkout(PoolRole::Replica).await?;
-        let conn: &mut AsyncPgConnection = &mut pooled;
-        in_transaction(conn, &begin, work)
-            .await
-            .map_err(map_diesel_error)
+        self.run(
+            PoolRole::Replica,
+            begin_sql(true, TENANT_ROLE, Some(company)),
+            work,
+        )
+        .await
     }
 
     /// Runs `work` in a transaction as the tenant role with no company set: for queries that
@@ -218,14 +210,11 @@ impl Database {
     /// As [`Database::tenant_tx`].
     pub async fn unscoped_tx<'a, T, F>(&self, work: F) -> Result<T, DomainError>
     where
-        F: for<'r> FnOnce(
-                &'r mut AsyncPgConnection,
-            ) -> ScopedBoxFuture<'a, 'r, Result<T, diesel::result::Error>>
-            + Send
-            + 'a,
+        F: TxWork<'a, T>,
         T: Send + 'a,
     {
-        self.primary_tx_as(TENANT_ROLE, work).await
+        self.run(PoolRole::Primary, begin_sql(false, TENANT_ROLE, None), work)
+            .await
     }
 
     /// Runs `work` in a transaction as [`RELAY_ROLE`]: the outbox relay's role, which may read
@@ -235,28 +224,20 @@ impl Database {
     /// As [`Database::tenant_tx`].
     pub async fn relay_tx<'a, T, F>(&self, work: F) -> Result<T, DomainError>
     where
-        F: for<'r> FnOnce(
-                &'r mut AsyncPgConnection,
-            ) -> ScopedBoxFuture<'a, 'r, Result<T, diesel::result::Error>>
-            + Send
-            + 'a,
+        F: TxWork<'a, T>,
         T: Send + 'a,
     {
-        self.primary_tx_as(RELAY_ROLE, work).await
+        self.run(PoolRole::Primary, begin_sql(false, RELAY_ROLE, None), work)
+            .await
     }
 
-    /// A transaction on the primary as `role`, with no company set.
-    async fn primary_tx_as<'a, T, F>(&self, role: &'static str, work: F) -> Result<T, DomainError>
+    /// Runs `work` in a transaction on a connection of `pool`, opened by `begin`.
+    async fn run<'a, T, F>(&self, pool: PoolRole, begin: String, work: F) -> Result<T, DomainError>
     where
-        F: for<'r> FnOnce(
-                &'r mut AsyncPgConnection,
-            ) -> ScopedBoxFuture<'a, 'r, Result<T, diesel::result::Error>>
-            + Send
-            + 'a,
+        F: TxWork<'a, T>,
         T: Send + 'a,
     {
-        let begin = begin_sql(false, role, None);
-        let mut pooled = self.checkout(PoolRole::Primary).await?;
+        let mut pooled = self.checkout(pool).await?;
         let conn: &mut AsyncPgConnection = &mut pooled;
         in_transaction(conn, &begin, work)
             .await
@@ -324,6 +305,26 @@ impl crm_domain::HealthProbe for Database {
 /// `TransactionManager::transaction` with a custom opening statement: commits when `work`
 /// succeeds, rolls back when it fails (a broken rollback leaves the connection marked broken,
 /// so the pool drops it).
+/// The work a transaction helper runs: a closure from the connection to a boxed future (build
+/// it with `|conn| async move { … }.scope_boxed()`).
+pub trait TxWork<'a, T>:
+    for<'r> FnOnce(
+        &'r mut AsyncPgConnection,
+    ) -> ScopedBoxFuture<'a, 'r, Result<T, diesel::result::Error>>
+    + Send
+    + 'a
+{
+}
+
+impl<'a, T, F> TxWork<'a, T> for F where
+    F: for<'r> FnOnce(
+            &'r mut AsyncPgConnection,
+        ) -> ScopedBoxFuture<'a, 'r, Result<T, diesel::result::Error>>
+        + Send
+        + 'a
+{
+}
+
 /// `BEGIN` and the transaction-local settings as one simple-protocol batch, so one round trip
 /// (no binds: `role` is one of this crate's constants and a company id a formatted UUID,
 /// nothing a client chose).
@@ -345,11 +346,7 @@ async fn in_transaction<'a, T, F>(
     work: F,
 ) -> Result<T, diesel::result::Error>
 where
-    F: for<'r> FnOnce(
-            &'r mut AsyncPgConnection,
-        ) -> ScopedBoxFuture<'a, 'r, Result<T, diesel::result::Error>>
-        + Send
-        + 'a,
+    F: TxWork<'a, T>,
     T: Send + 'a,
 {
     AnsiTransactionManager::begin_transaction_sql(conn, begin).await?;

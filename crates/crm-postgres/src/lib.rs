@@ -29,7 +29,9 @@ mod stats;
 pub use activities::PgHistoryRepository;
 pub use audit::PgAuditRepository;
 pub use customers::PgCustomerRepository;
-pub use database::{CheckoutObserver, Database, PoolRole, PoolSettings, RELAY_ROLE, TENANT_ROLE};
+pub use database::{
+    CheckoutObserver, Database, PoolRole, PoolSettings, TxWork, RELAY_ROLE, TENANT_ROLE,
+};
 pub use errors::map_diesel_error;
 pub use interactions::PgInteractionRepository;
 pub use notes::PgNoteRepository;
