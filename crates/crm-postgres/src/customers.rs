@@ -106,6 +106,59 @@ fn rank(text: &str) -> SqlLiteral<BigInt, impl QueryFragment<Pg> + Send + 'stati
         .sql(", name_search) * 999999))::bigint")
 }
 
+/// Ranks of one tier are `tier × RANK_TIER` plus a similarity below `RANK_TIER`.
+const RANK_TIER: i64 = 1_000_000;
+
+/// The lowest rank of the tier `rank` is in.
+fn rank_tier_floor(rank: i64) -> i64 {
+    rank.div_euclid(RANK_TIER) * RANK_TIER
+}
+
+/// The rank tiers of a fragment match (see [`rank`]), best first. Together they are exactly
+/// the rows whose `search_text` contains the text: `search_text` begins with `name_search`.
+#[derive(Debug, Clone, Copy)]
+enum Tier {
+    /// `name_search` is the text.
+    Exact,
+    /// `name_search` starts with the text (and is longer).
+    Prefix,
+    /// The text is elsewhere in `search_text`.
+    Elsewhere,
+}
+
+impl Tier {
+    fn rank_floor(self) -> i64 {
+        match self {
+            Self::Exact => 3 * RANK_TIER,
+            Self::Prefix => 2 * RANK_TIER,
+            Self::Elsewhere => RANK_TIER,
+        }
+    }
+
+    fn matching(self, q: BoxedCustomers, text: &str) -> BoxedCustomers {
+        let prefix = format!("{}%", like_literal(text));
+        match self {
+            Self::Exact => q.filter(
+                sql::<Bool>("(name_search = ")
+                    .bind::<Text, _>(text.to_owned())
+                    .sql(")"),
+            ),
+            Self::Prefix => q.filter(
+                sql::<Bool>("(name_search LIKE ")
+                    .bind::<Text, _>(prefix)
+                    .sql(" AND name_search <> ")
+                    .bind::<Text, _>(text.to_owned())
+                    .sql(")"),
+            ),
+            Self::Elsewhere => q.filter(contains(text)).filter(
+                sql::<Bool>("(NOT name_search LIKE ")
+                    .bind::<Text, _>(prefix)
+                    .sql(")"),
+            ),
+        }
+    }
+}
+
 /// The fragment anywhere in the searchable text (trigram GIN index on `search_text`).
 fn contains(text: &str) -> SqlLiteral<Bool, impl QueryFragment<Pg> + Send + 'static> {
     sql::<Bool>("(search_text LIKE ")
@@ -311,25 +364,47 @@ impl CustomerRepository for PgCustomerRepository {
 
     /// Two phases: the fragment anywhere, best first and keyset-paged; and, only when that
     /// finds nothing on a first page, names within a typo of the text, one page of them.
+    ///
+    /// The first phase reads its rank tiers one at a time, best first — the exact name, then
+    /// a name starting with the text (both by the `(company_id, name_search)` index), then the
+    /// text anywhere else (the trigram index) — and stops as soon as the page is full: the
+    /// result is that of one query ordered by rank, without ranking every match when the
+    /// better tiers fill the page.
     async fn search(
         &self,
         company: CompanyId,
         query: SearchQuery,
     ) -> Result<Vec<Ranked>, DomainError> {
         let text = query.text.as_str();
-        let mut exact = filtered(company, &query.filter).filter(contains(text));
-        if let Some((last_rank, last_id)) = query.after {
-            // Best first: after (rank, id) means a lower rank, or the same rank and a lower id.
-            exact = exact.filter(
-                rank(text)
-                    .lt(last_rank)
-                    .or(rank(text).eq(last_rank).and(customers::id.lt(last_id))),
-            );
-        }
-        let exact = exact
-            .order((rank(text).desc(), customers::id.desc()))
-            .limit(i64::from(query.limit.get()) + 1)
-            .select((CustomerRow::as_select(), rank(text)));
+        let wanted = usize::try_from(query.limit.get())
+            .unwrap_or(usize::MAX)
+            .saturating_add(1);
+        let tiers: Vec<_> = [Tier::Exact, Tier::Prefix, Tier::Elsewhere]
+            .into_iter()
+            .filter_map(|tier| {
+                let mut q = tier.matching(filtered(company, &query.filter), text);
+                if let Some((last_rank, last_id)) = query.after {
+                    match tier.rank_floor().cmp(&rank_tier_floor(last_rank)) {
+                        // A better tier than the cursor's: already read.
+                        std::cmp::Ordering::Greater => return None,
+                        // Best first: after (rank, id) means a lower rank, or the same rank
+                        // and a lower id.
+                        std::cmp::Ordering::Equal => {
+                            q = q.filter(
+                                rank(text)
+                                    .lt(last_rank)
+                                    .or(rank(text).eq(last_rank).and(customers::id.lt(last_id))),
+                            );
+                        }
+                        std::cmp::Ordering::Less => {}
+                    }
+                }
+                Some(
+                    q.order((rank(text).desc(), customers::id.desc()))
+                        .select((CustomerRow::as_select(), rank(text))),
+                )
+            })
+            .collect();
         // Typos are for names: a text without letters (a phone fragment) has no fallback.
         let typos = query.after.is_none() && text.chars().any(char::is_alphabetic);
         let nearest = typos.then(|| {
@@ -344,7 +419,14 @@ impl CustomerRepository for PgCustomerRepository {
             .db
             .tenant_read_tx(company, |conn| {
                 async move {
-                    let rows = exact.load(conn).await?;
+                    let mut rows = Vec::with_capacity(wanted);
+                    for tier in tiers {
+                        let left = i64::try_from(wanted - rows.len()).unwrap_or(i64::MAX);
+                        rows.extend(tier.limit(left).load::<(CustomerRow, i64)>(conn).await?);
+                        if rows.len() >= wanted {
+                            break;
+                        }
+                    }
                     match nearest {
                         Some(nearest) if rows.is_empty() => nearest.load(conn).await,
                         _ => Ok(rows),

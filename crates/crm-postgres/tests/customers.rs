@@ -5,9 +5,9 @@ use std::collections::HashSet;
 
 use chrono::{Duration, Utc};
 use crm_domain::{
-    clock, CompanyId, CreateCustomer, Customer, CustomerChanges, CustomerFilter, CustomerQuery,
-    CustomerRepository, CustomerSort, CustomerStatus, CustomerType, DomainError, Email,
-    NewCustomer, PageLimit, SearchQuery, SearchText, Tag, TagQuery, UserId,
+    clock, CompanyId, CreateCustomer, Customer, CustomerChanges, CustomerFilter, CustomerId,
+    CustomerQuery, CustomerRepository, CustomerSort, CustomerStatus, CustomerType, DomainError,
+    Email, NewCustomer, PageLimit, SearchQuery, SearchText, Tag, TagQuery, UserId,
 };
 use crm_postgres::{Database, PgCustomerRepository, PoolSettings};
 use crm_testkit::TestDatabase;
@@ -754,5 +754,80 @@ async fn the_company_setting_is_transaction_local() {
             "leaked company setting: {:?}",
             outside.value
         );
+    }
+}
+
+/// Search reads its rank tiers (exact name, name prefix, elsewhere) one after the other; pages
+/// of any size must give the same sequence as one big page, best tier first, and a cursor in
+/// one tier must continue into the next.
+#[tokio::test]
+async fn search_pages_run_across_the_rank_tiers_in_order() {
+    let (_tdb, _db, repo) = setup().await;
+    let company = CompanyId::new_random();
+    let mut expected_tiers = Vec::new();
+    for (name, email, tier) in [
+        ("Ada", None, 3),
+        ("ada", None, 3),
+        ("ADA", Some("ada.one@example.com"), 3),
+        ("Ada Lovelace", None, 2),
+        ("Adalbert", None, 2),
+        ("Ada King", Some("king@example.com"), 2),
+        ("Nevada Jones", None, 1),
+        ("Grace", Some("ada@navy.mil"), 1),
+        ("Canada Dry", None, 1),
+        ("Bob", None, 0),
+    ] {
+        let mut n = new_customer(name);
+        n.email = email.map(|e| Email::parse(e).unwrap());
+        let id = store(&repo, company, n).await.id;
+        if tier > 0 {
+            expected_tiers.push((id, tier));
+        }
+    }
+    let page = |limit: u32, after: Option<(i64, uuid::Uuid)>| {
+        let repo = &repo;
+        async move {
+            repo.search(
+                company,
+                SearchQuery {
+                    text: SearchText::parse("ada").unwrap(),
+                    filter: CustomerFilter::default(),
+                    limit: PageLimit::new(Some(limit)).unwrap(),
+                    after,
+                },
+            )
+            .await
+            .unwrap()
+        }
+    };
+    let all: Vec<(CustomerId, i64)> = page(100, None)
+        .await
+        .into_iter()
+        .map(|r| (r.customer.id, r.rank))
+        .collect();
+    assert_eq!(all.len(), expected_tiers.len(), "every match, nothing else");
+    // Best tier first, and each row in the tier it belongs to.
+    let tiers: Vec<i64> = all.iter().map(|(_, rank)| rank / 1_000_000).collect();
+    let mut sorted = tiers.clone();
+    sorted.sort_by(|a, b| b.cmp(a));
+    assert_eq!(tiers, sorted);
+    for (id, rank) in &all {
+        let tier = expected_tiers.iter().find(|(e, _)| e == id).unwrap().1;
+        assert_eq!(rank / 1_000_000, tier, "{id:?}");
+    }
+    for limit in 1..=4 {
+        let mut walked = Vec::new();
+        let mut after = None;
+        loop {
+            let rows = page(limit, after).await;
+            let more = rows.len() > limit as usize;
+            let rows: Vec<_> = rows.into_iter().take(limit as usize).collect();
+            walked.extend(rows.iter().map(|r| (r.customer.id, r.rank)));
+            match rows.last() {
+                Some(last) if more => after = Some((last.rank, last.customer.id.as_uuid())),
+                _ => break,
+            }
+        }
+        assert_eq!(walked, all, "pages of {limit}");
     }
 }

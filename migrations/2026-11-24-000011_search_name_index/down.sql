@@ -1,0 +1,1 @@
+DROP INDEX crm.customers_company_name_search_idx;
