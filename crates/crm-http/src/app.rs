@@ -24,9 +24,9 @@ use crm_postgres::{
 };
 use crm_redis::{
     CacheInvalidator, CacheSettings, CacheStats, CachedCustomerRepository, CachedStatsRepository,
-    FanOut, InProcessEventSink, InProcessRateLimiter, NoRevocations, OutboxRelay, RateLimitStats,
-    RedisCache, RedisClient, RedisEventSink, RedisRateLimiter, RedisRevocationList, RelayHandle,
-    RelaySettings, RevocationStats,
+    FanOut, InProcessEventSink, InProcessRateLimiter, NearCache, NearSettings, NoRevocations,
+    OutboxRelay, RateLimitStats, RedisCache, RedisClient, RedisEventSink, RedisRateLimiter,
+    RedisRevocationList, RelayHandle, RelaySettings, RevocationStats, Tracker,
 };
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
@@ -74,6 +74,9 @@ pub struct AppState {
     revocations: Revocations,
     cache_stats: Option<Arc<CacheStats>>,
     revocation_stats: Option<Arc<RevocationStats>>,
+    near: Option<NearCache>,
+    /// Keeps the near cache's tracking task running as long as the state lives.
+    _tracker: Option<Arc<Tracker>>,
 }
 
 impl AppState {
@@ -99,6 +102,18 @@ impl AppState {
             Some(url) => Some(RedisClient::connect(url, REDIS_TIMEOUT).context("REDIS_URL")?),
             None => None,
         };
+        // With Redis, a near cache in front of it, kept current by Redis's client tracking.
+        let (near, tracker) = match (&config.redis_url, config.near_cache_entries) {
+            (Some(url), entries) if entries > 0 => {
+                let near = NearCache::new(NearSettings {
+                    max_entries: entries,
+                    ..NearSettings::default()
+                });
+                let tracker = near.track(url, REDIS_TIMEOUT).context("REDIS_URL")?;
+                (Some(near), Some(Arc::new(tracker)))
+            }
+            _ => (None, None),
+        };
         // Events go to the outbox with their change; the relay publishes them after the
         // commit (to Redis, or in process without REDIS_URL). The services' publisher only
         // wakes the relay.
@@ -113,9 +128,13 @@ impl AppState {
         );
         // With Redis, reads of a customer by id and of the company figures go through a cache
         // that the services invalidate after each commit (before relaying the event).
-        let cache = redis
-            .as_ref()
-            .map(|client| RedisCache::new(client.clone(), CacheSettings::default()));
+        let cache = redis.as_ref().map(|client| {
+            let cache = RedisCache::new(client.clone(), CacheSettings::default());
+            match &near {
+                Some(near) => cache.with_near(near.clone()),
+                None => cache,
+            }
+        });
         let events: Arc<dyn EventPublisher> = match &cache {
             Some(cache) => Arc::new(FanOut(vec![
                 Arc::new(CacheInvalidator::new(cache.clone())),
@@ -126,7 +145,10 @@ impl AppState {
         let relay = relay.spawn();
         let (revocations, revocation_stats) = match &redis {
             Some(client) => {
-                let list = RedisRevocationList::new(client.clone());
+                let mut list = RedisRevocationList::new(client.clone());
+                if let Some(near) = &near {
+                    list = list.with_near(near.clone());
+                }
                 let stats = list.stats();
                 (Revocations(Arc::new(list)), Some(stats))
             }
@@ -149,6 +171,7 @@ impl AppState {
             Some(database.clone()),
             MetricSources {
                 cache: cache.as_ref().map(RedisCache::stats),
+                near: near.as_ref().map(NearCache::stats),
                 rate_limit: rate_limit_stats.clone(),
                 relay: Some(relay.clone()),
             },
@@ -211,6 +234,8 @@ impl AppState {
             revocations,
             cache_stats: cache.map(|c| c.stats()),
             revocation_stats,
+            near,
+            _tracker: tracker,
         })
     }
 
@@ -239,6 +264,11 @@ impl AppState {
     /// Cache counters (hits, misses, bypasses, loads), when Redis is configured.
     pub fn cache_stats(&self) -> Option<&Arc<CacheStats>> {
         self.cache_stats.as_ref()
+    }
+
+    /// The near cache, when Redis is configured and `NEAR_CACHE_ENTRIES` is not 0.
+    pub fn near_cache(&self) -> Option<&NearCache> {
+        self.near.as_ref()
     }
 
     /// Revocation-list counters (refused, unchecked while Redis was down), with Redis.

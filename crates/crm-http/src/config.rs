@@ -89,6 +89,10 @@ pub struct Config {
     pub migrate_on_start: bool,
     /// `REDIS_URL`; without it the service uses in-process implementations.
     pub redis_url: Option<String>,
+    /// `NEAR_CACHE_ENTRIES`, default 50,000; 0 turns it off: with Redis, how many cached
+    /// values (customers, company figures, revocation entries) each process also keeps in
+    /// memory, invalidated by Redis's client tracking.
+    pub near_cache_entries: u64,
     /// JWT settings.
     pub jwt: JwtConfig,
     /// `HOST`, default `0.0.0.0`.
@@ -347,6 +351,12 @@ impl Config {
             database_read_url,
             migrate_on_start,
             redis_url,
+            near_cache_entries: src.parsed(
+                "NEAR_CACHE_ENTRIES",
+                50_000,
+                |n| *n <= 10_000_000,
+                "a number of entries from 0 (off) to 10000000",
+            )?,
             jwt: JwtConfig::read(&src)?,
             host: src.opt("HOST").unwrap_or_else(|| "0.0.0.0".to_owned()),
             port: src.parsed("PORT", 5000, |_| true, "a port number (0-65535)")?,
@@ -428,6 +438,7 @@ mod tests {
         assert_eq!(c.host, "0.0.0.0");
         assert_eq!(c.body_limit_bytes, 1024 * 1024);
         assert_eq!(c.redis_url, None);
+        assert_eq!(c.near_cache_entries, 50_000);
         assert_eq!(c.database_read_url, None);
         assert!(c.migrate_on_start);
         assert_eq!(c.shutdown_timeout, Duration::from_secs(30));
@@ -497,6 +508,8 @@ mod tests {
             ("PORT", "70000"),
             ("DATABASE_URL", "mysql://x/y"),
             ("REDIS_URL", "localhost:6379"),
+            ("NEAR_CACHE_ENTRIES", "-1"),
+            ("NEAR_CACHE_ENTRIES", "many"),
             ("LOG_LEVEL", "loud[["),
             ("LOG_FORMAT", "xml"),
             ("CORS_ORIGINS", "example.com"),

@@ -29,7 +29,7 @@ use actix_web::http::Method;
 use actix_web::middleware::Next;
 use actix_web::{web, HttpResponse};
 use crm_postgres::{Database, PoolRole};
-use crm_redis::{CacheStats, RateLimitStats, RelayHandle};
+use crm_redis::{CacheStats, NearStats, RateLimitStats, RelayHandle};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -172,6 +172,8 @@ impl OutboxMetrics {
 pub struct MetricSources {
     /// The cache's counters (with Redis).
     pub cache: Option<Arc<CacheStats>>,
+    /// The near cache's counters (with Redis, unless turned off).
+    pub near: Option<Arc<NearStats>>,
     /// The rate limiter's counters (when rate limiting is on).
     pub rate_limit: Option<Arc<RateLimitStats>>,
     /// The event relay, whose backlog is a database query.
@@ -395,14 +397,25 @@ impl Metrics {
         let Ok(_guard) = self.inner.sync.lock() else {
             return;
         };
-        if let Some(cache) = &sources.cache {
-            for (result, total) in [
-                ("hit", cache.hits()),
-                ("miss", cache.misses()),
-                ("bypass", cache.bypassed()),
-            ] {
+        let redis = sources.cache.as_ref().map(|cache| {
+            (
+                "redis",
+                vec![
+                    ("hit", cache.hits()),
+                    ("miss", cache.misses()),
+                    ("bypass", cache.bypassed()),
+                ],
+            )
+        });
+        // A near-cache miss goes on to Redis (or the database), counted there as well.
+        let near = sources
+            .near
+            .as_ref()
+            .map(|near| ("near", vec![("hit", near.hits()), ("miss", near.misses())]));
+        for (cache, results) in redis.into_iter().chain(near) {
+            for (result, total) in results {
                 let counter = self.inner.cache.lookups.get_or_create(&CacheLabels {
-                    cache: "redis".to_owned(),
+                    cache: cache.to_owned(),
                     result: result.to_owned(),
                 });
                 counter.inc_by(total.saturating_sub(counter.get()));

@@ -27,7 +27,7 @@ async fn reads_by_id_are_cached_and_writes_invalidate_them() {
     let customer = app.create_customer(&admin, json!({"name": "Cached"})).await;
     let id = customer["id"].as_str().unwrap();
     let path = format!("/api/customers/{id}");
-    let key = format!("crm:{}:customer:{id}", admin.company());
+    let key = format!("crm:customer:{}:{id}", admin.company());
     let mut conn = redis_conn(SHARED_REDIS).await;
 
     assert_eq!(app.get_json(&path, &admin).await["name"], "Cached");
@@ -79,7 +79,7 @@ async fn company_figures_are_cached_until_the_next_change() {
     assert_eq!(stats["notesTotal"], 0);
     let mut conn = redis_conn(SHARED_REDIS).await;
     let keys: Vec<String> = conn
-        .keys(format!("crm:{}:stats:*", admin.company()))
+        .keys(format!("crm:stats:{}:*", admin.company()))
         .await
         .unwrap();
     assert_eq!(keys.len(), 1, "{keys:?}");
@@ -128,7 +128,7 @@ async fn the_cache_is_bypassed_while_redis_is_down_and_used_again_after() {
     );
 
     redis.restart().await;
-    let key = format!("crm:{}:customer:{id}", admin.company());
+    let key = format!("crm:customer:{}:{id}", admin.company());
     let mut cached = None;
     for _ in 0..50 {
         assert_eq!(app.get_json(&path, &admin).await["name"], "During");

@@ -2,14 +2,18 @@
 //! per company (`crm:{companyId}:…`), TTL with jitter, one database query per key per
 //! instance for concurrent misses, and invalidation after the writing transaction commits.
 //!
-//! - `crm:{companyId}:customer:{customerId}`: the customer as JSON. A write replaces it with a
+//! - `crm:customer:{companyId}:{customerId}`: the customer as JSON. A write replaces it with a
 //!   tombstone `-{Redis time in µs}`; a read fills the key only if it is absent or holds a
 //!   tombstone older than the read's own lookup (both times from Redis `TIME`), so a read
 //!   that raced with the write cannot put the old value back.
-//! - `crm:{companyId}:gen`: the company's cache generation, incremented by every write.
-//! - `crm:{companyId}:stats:{gen}:{viewer}:{day}`: the company figures as seen by `viewer` on
+//! - `crm:gen:{companyId}`: the company's cache generation, incremented by every write.
+//! - `crm:stats:{companyId}:{gen}:{viewer}:{day}`: the company figures as seen by `viewer` on
 //!   `day`. A read uses the generation it saw before querying, so figures computed before a
 //!   write are never found after it.
+//!
+//! With a [`NearCache`], what Redis answered is also kept in process and served from there
+//! while Redis's client tracking reports every change to the customer and generation keys
+//! (the figures are never changed once written under their generation); see `near.rs`.
 //!
 //! When Redis is unavailable the cache is bypassed (the circuit breaker makes that immediate).
 //! An invalidation that could not be sent is kept and retried before this instance reads the
@@ -35,7 +39,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tokio::sync::OnceCell;
 
-use crate::RedisClient;
+use crate::{NearCache, RedisClient};
 
 /// How long a tombstone lives (it only has to outlive reads that started before it).
 const TOMBSTONE_SECS: u64 = 60;
@@ -117,11 +121,15 @@ impl CacheStats {
 }
 
 fn customer_key(company: CompanyId, id: CustomerId) -> String {
-    format!("crm:{company}:customer:{id}")
+    format!("crm:customer:{company}:{id}")
 }
 
 fn generation_key(company: CompanyId) -> String {
-    format!("crm:{company}:gen")
+    format!("crm:gen:{company}")
+}
+
+fn stats_key(company: CompanyId, generation: u64, viewer: UserId, day: NaiveDate) -> String {
+    format!("crm:stats:{company}:{generation}:{viewer}:{day}")
 }
 
 #[derive(Debug, Clone)]
@@ -173,6 +181,7 @@ pub struct RedisCache {
     settings: CacheSettings,
     stats: Arc<CacheStats>,
     pending: Arc<Mutex<Vec<Invalidation>>>,
+    near: Option<NearCache>,
 }
 
 enum Lookup<T> {
@@ -190,6 +199,24 @@ impl RedisCache {
             settings,
             stats: Arc::new(CacheStats::default()),
             pending: Arc::new(Mutex::new(Vec::new())),
+            near: None,
+        }
+    }
+
+    /// Also keeps what Redis answers in `near`, and serves from it while it is live.
+    #[must_use]
+    pub fn with_near(mut self, near: NearCache) -> Self {
+        self.near = Some(near);
+        self
+    }
+
+    fn evict_near(&self, ops: &[Invalidation]) {
+        if let Some(near) = &self.near {
+            for op in ops {
+                match op {
+                    Invalidation::Key(key) | Invalidation::Generation(key) => near.evict(key),
+                }
+            }
         }
     }
 
@@ -221,6 +248,9 @@ impl RedisCache {
         if ops.is_empty() {
             return true;
         }
+        // This process sees its own writes at once: evicted before Redis is told, and again
+        // after, in case a concurrent read put the old value back in between.
+        self.evict_near(&ops);
         let mut pipe = redis::pipe();
         for op in &ops {
             match op {
@@ -241,6 +271,7 @@ impl RedisCache {
             .client
             .run(|mut conn| async move { pipe.query_async::<()>(&mut *conn).await })
             .await;
+        self.evict_near(&ops);
         match sent {
             Ok(()) => true,
             Err(e) => {
@@ -264,11 +295,18 @@ impl RedisCache {
         !outstanding || self.invalidate(Vec::new()).await
     }
 
-    async fn get<T: DeserializeOwned>(&self, key: &str) -> Lookup<T> {
+    async fn get<T: DeserializeOwned + Clone + Send + Sync + 'static>(
+        &self,
+        key: &str,
+    ) -> Lookup<T> {
         if !self.usable().await {
             self.stats.bypassed.fetch_add(1, Ordering::Relaxed);
             return Lookup::Bypass;
         }
+        if let Some(value) = self.near.as_ref().and_then(|near| near.get::<T>(key)) {
+            return Lookup::Hit(value);
+        }
+        let stamp = self.near.as_ref().map(|near| near.stamp(key));
         let found = self
             .client
             .run(|mut conn| async move {
@@ -281,16 +319,21 @@ impl RedisCache {
             })
             .await;
         match found {
-            Ok((Some(json), now)) if !json.starts_with('-') => match serde_json::from_str(&json) {
-                Ok(value) => {
-                    self.stats.hits.fetch_add(1, Ordering::Relaxed);
-                    Lookup::Hit(value)
+            Ok((Some(json), now)) if !json.starts_with('-') => {
+                match serde_json::from_str::<T>(&json) {
+                    Ok(value) => {
+                        self.stats.hits.fetch_add(1, Ordering::Relaxed);
+                        if let (Some(near), Some(stamp)) = (&self.near, stamp) {
+                            near.put(key, value.clone(), stamp);
+                        }
+                        Lookup::Hit(value)
+                    }
+                    Err(_) => {
+                        self.stats.misses.fetch_add(1, Ordering::Relaxed);
+                        Lookup::Miss(now)
+                    }
                 }
-                Err(_) => {
-                    self.stats.misses.fetch_add(1, Ordering::Relaxed);
-                    Lookup::Miss(now)
-                }
-            },
+            }
             Ok((_, now)) => {
                 self.stats.misses.fetch_add(1, Ordering::Relaxed);
                 Lookup::Miss(now)
@@ -331,16 +374,24 @@ impl RedisCache {
             return None;
         }
         let key = generation_key(company);
-        self.client
-            .run(|mut conn| async move {
-                redis::cmd("GET")
-                    .arg(&key)
-                    .query_async::<Option<u64>>(&mut *conn)
-                    .await
+        if let Some(generation) = self.near.as_ref().and_then(|near| near.get::<u64>(&key)) {
+            return Some(generation);
+        }
+        let stamp = self.near.as_ref().map(|near| near.stamp(&key));
+        let generation = self
+            .client
+            .run(|mut conn| {
+                let mut get = redis::cmd("GET");
+                get.arg(&key);
+                async move { get.query_async::<Option<u64>>(&mut *conn).await }
             })
             .await
             .ok()
-            .map(Option::unwrap_or_default)
+            .map(Option::unwrap_or_default)?;
+        if let (Some(near), Some(stamp)) = (&self.near, stamp) {
+            near.put(&key, generation, stamp);
+        }
+        Some(generation)
     }
 
     /// Invalidates everything cached about `company` that `event` may have changed.
@@ -529,7 +580,7 @@ impl StatsRepository for CachedStatsRepository {
             self.cache.stats.bypassed.fetch_add(1, Ordering::Relaxed);
             return self.inner.company(company, viewer, today).await;
         };
-        let key = format!("crm:{company}:stats:{generation}:{viewer}:{today}");
+        let key = stats_key(company, generation, viewer, today);
         let looked_up = match self.cache.get::<CompanyStats>(&key).await {
             Lookup::Hit(stats) => return Ok(stats),
             Lookup::Bypass => return self.inner.company(company, viewer, today).await,

@@ -12,7 +12,8 @@
 //!   to [`InProcessRateLimiter`] while Redis is unavailable.
 //! - [`RedisCache`]: read-through cache of a customer by id ([`CachedCustomerRepository`]) and
 //!   of the company figures ([`CachedStatsRepository`]), invalidated after each commit by
-//!   [`CacheInvalidator`].
+//!   [`CacheInvalidator`]; with a [`NearCache`] in front, kept in process and invalidated by
+//!   Redis's client tracking.
 //! - [`RedisRevocationList`]: revoked tokens and users written by User Management (fail open);
 //!   [`NoRevocations`] without Redis.
 //!
@@ -25,6 +26,7 @@ mod breaker;
 mod cache;
 mod events;
 mod in_process;
+mod near;
 mod rate_limit;
 mod relay;
 mod revocation;
@@ -40,6 +42,7 @@ pub use cache::{
 };
 pub use events::{RedisEventSink, ALL_EVENTS_CHANNEL};
 pub use in_process::InProcessEventSink;
+pub use near::{NearCache, NearSettings, NearStats, Stamp, Tracker, TRACKED_PREFIXES};
 pub use rate_limit::{InProcessRateLimiter, RateLimitStats, RedisRateLimiter};
 pub use relay::{OutboxRelay, RelayHandle, RelaySettings, RelayStats, RelayWaker};
 pub use revocation::{jti_key, user_key, NoRevocations, RedisRevocationList, RevocationStats};

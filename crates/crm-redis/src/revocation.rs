@@ -12,7 +12,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use crm_domain::{RevocationList, TokenIdentity};
 
-use crate::{RedisClient, RedisError};
+use crate::{NearCache, RedisClient, RedisError};
 
 /// The key revoking one token.
 pub fn jti_key(jti: &str) -> String {
@@ -48,6 +48,7 @@ impl RevocationStats {
 pub struct RedisRevocationList {
     client: RedisClient,
     stats: Arc<RevocationStats>,
+    near: Option<NearCache>,
 }
 
 impl RedisRevocationList {
@@ -56,7 +57,62 @@ impl RedisRevocationList {
         Self {
             client,
             stats: Arc::new(RevocationStats::default()),
+            near: None,
         }
+    }
+
+    /// Also keeps the entries read (present or absent) in `near`, which Redis's client
+    /// tracking keeps current: a revocation takes effect as soon as Redis's invalidation
+    /// reaches this process.
+    #[must_use]
+    pub fn with_near(mut self, near: NearCache) -> Self {
+        self.near = Some(near);
+        self
+    }
+
+    /// The user's and the token's entries (in that order), from the near cache when it holds
+    /// both, otherwise from Redis.
+    async fn entries(
+        &self,
+        user: String,
+        jti: Option<String>,
+    ) -> Result<(Option<String>, Option<String>), RedisError> {
+        let keys: Vec<String> = std::iter::once(user).chain(jti).collect();
+        if let Some(near) = &self.near {
+            let held: Option<Vec<Option<String>>> = keys
+                .iter()
+                .map(|key| near.get::<Option<String>>(key))
+                .collect();
+            if let Some(mut held) = held {
+                let jti = if held.len() > 1 {
+                    held.pop().flatten()
+                } else {
+                    None
+                };
+                return Ok((held.pop().flatten(), jti));
+            }
+        }
+        let stamps: Vec<_> = match &self.near {
+            Some(near) => keys.iter().map(|key| Some(near.stamp(key))).collect(),
+            None => vec![None; keys.len()],
+        };
+        let values = self
+            .client
+            .run(|mut conn| {
+                let mut cmd = deadpool_redis::redis::cmd("MGET");
+                cmd.arg(&keys);
+                async move { cmd.query_async::<Vec<Option<String>>>(&mut *conn).await }
+            })
+            .await?;
+        if let Some(near) = &self.near {
+            for ((key, stamp), value) in keys.iter().zip(stamps).zip(&values) {
+                if let Some(stamp) = stamp {
+                    near.put(key, value.clone(), stamp);
+                }
+            }
+        }
+        let mut values = values.into_iter();
+        Ok((values.next().flatten(), values.next().flatten()))
     }
 
     /// The list's counters.
@@ -104,34 +160,20 @@ impl RedisRevocationList {
 #[async_trait]
 impl RevocationList for RedisRevocationList {
     async fn is_revoked(&self, token: TokenIdentity<'_>) -> bool {
-        let user = user_key(token.user);
-        let jti = token.jti.map(jti_key);
         let found = self
-            .client
-            .run(|mut conn| async move {
-                let mut cmd = deadpool_redis::redis::cmd("MGET");
-                cmd.arg(&user);
-                if let Some(jti) = &jti {
-                    cmd.arg(jti);
-                }
-                cmd.query_async::<Vec<Option<String>>>(&mut *conn).await
-            })
+            .entries(user_key(token.user), token.jti.map(jti_key))
             .await;
         let revoked = match found {
-            Ok(values) => {
-                let user_revoked =
-                    values
-                        .first()
-                        .and_then(Option::as_deref)
-                        .is_some_and(|before| {
-                            // An unreadable value revokes everything of the user: fail closed on
-                            // a bad write, not on an outage.
-                            before
-                                .trim()
-                                .parse::<i64>()
-                                .map_or(true, |before| token.issued_before(before))
-                        });
-                let jti_revoked = values.get(1).is_some_and(Option::is_some);
+            Ok((user, jti)) => {
+                let user_revoked = user.as_deref().is_some_and(|before| {
+                    // An unreadable value revokes everything of the user: fail closed on
+                    // a bad write, not on an outage.
+                    before
+                        .trim()
+                        .parse::<i64>()
+                        .map_or(true, |before| token.issued_before(before))
+                });
+                let jti_revoked = jti.is_some();
                 user_revoked || jti_revoked
             }
             Err(e) => {

@@ -107,6 +107,12 @@ impl TestAppBuilder {
         self
     }
 
+    /// Sets how many entries the near cache holds with Redis (0: no near cache).
+    pub fn with_near_cache(mut self, entries: u64) -> Self {
+        self.config.near_cache_entries = entries;
+        self
+    }
+
     /// Routes read-only queries to a second fresh database standing in for a read replica
     /// (see [`TestApp::replica`]). Nothing replicates between the two.
     pub fn with_read_replica(mut self) -> Self {
@@ -171,6 +177,7 @@ impl TestApp {
             database_read_url: None,
             migrate_on_start: true,
             redis_url: None,
+            near_cache_entries: 50_000,
             jwt: JwtConfig {
                 secret: Some(TEST_SECRET.to_owned()),
                 jwks: None,

@@ -23,5 +23,26 @@ pub use database::{admin, TestDatabase};
 pub use jwks_server::JwksServer;
 pub use redis::TestRedis;
 
+/// Polls `check` every 10 ms until it returns `Some`, for at most `within`; panics naming
+/// `what` if it never does. For effects that arrive asynchronously (a Redis invalidation
+/// reaching another process), never as a timing measurement.
+pub async fn eventually<T, F, Fut>(what: &str, within: std::time::Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what}: not within {within:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
 /// The HS256 secret the test apps trust.
 pub const TEST_SECRET: &str = "test-secret-test-secret-test-secret!";
