@@ -26,12 +26,28 @@ use crate::schema::{customers, tag_counts};
 #[derive(Clone)]
 pub struct PgCustomerRepository {
     db: Database,
+    search_window: i64,
 }
+
+/// How many of a company's newest customers (by id) search reads to fill a page from the best
+/// rank of a tier before it ranks the whole tier; see [`PgCustomerRepository::search`].
+pub const SEARCH_WINDOW: i64 = 2_000;
 
 impl PgCustomerRepository {
     /// A repository using `db`.
     pub fn new(db: Database) -> Self {
-        Self { db }
+        Self {
+            db,
+            search_window: SEARCH_WINDOW,
+        }
+    }
+
+    /// Sets the search window (default [`SEARCH_WINDOW`]); results do not depend on it, only
+    /// the work done to find them.
+    #[must_use]
+    pub fn with_search_window(mut self, rows: i64) -> Self {
+        self.search_window = rows.max(1);
+        self
     }
 }
 
@@ -109,6 +125,57 @@ fn rank(text: &str) -> SqlLiteral<BigInt, impl QueryFragment<Pg> + Send + 'stati
 /// Ranks of one tier are `tier × RANK_TIER` plus a similarity below `RANK_TIER`.
 const RANK_TIER: i64 = 1_000_000;
 
+/// Rows of `tier` at its best rank (similarity 1), newest id first, read from the company's
+/// `window` newest ids (below `before`, a cursor at that rank): the tier's first `left` rows
+/// when it finds that many, for then no row outside the window can come before them (none
+/// ranks higher, and any with a higher id is inside it). `None` otherwise: the caller ranks
+/// the whole tier. This spares ranking thousands of matches of a common word (a surname
+/// shared by 2% of a million customers) to show the first page.
+#[allow(clippy::too_many_arguments)]
+async fn best_of_window(
+    conn: &mut diesel_async::AsyncPgConnection,
+    company: CompanyId,
+    filter: &CustomerFilter,
+    text: &str,
+    tier: Tier,
+    before: Option<uuid::Uuid>,
+    window: i64,
+    left: i64,
+) -> QueryResult<Option<Vec<(CustomerRow, i64)>>> {
+    #[derive(QueryableByName)]
+    struct Bounds {
+        #[diesel(sql_type = diesel::sql_types::Nullable<SqlUuid>)]
+        low: Option<uuid::Uuid>,
+        #[diesel(sql_type = diesel::sql_types::Nullable<SqlUuid>)]
+        high: Option<uuid::Uuid>,
+    }
+    // The window: an index-only range of (company_id, id), newest first.
+    let bounds = diesel::sql_query(
+        "WITH w AS MATERIALIZED (SELECT id FROM crm.customers \
+           WHERE company_id = $1 AND id < $2 ORDER BY company_id DESC, id DESC LIMIT $3) \
+         SELECT (SELECT id FROM w ORDER BY id LIMIT 1) AS low, \
+                (SELECT id FROM w ORDER BY id DESC LIMIT 1) AS high",
+    )
+    .bind::<SqlUuid, _>(company.as_uuid())
+    .bind::<SqlUuid, _>(before.unwrap_or(uuid::Uuid::max()))
+    .bind::<BigInt, _>(window)
+    .get_result::<Bounds>(conn)
+    .await?;
+    let (Some(low), Some(high)) = (bounds.low, bounds.high) else {
+        return Ok(None);
+    };
+    let best = tier
+        .matching_unindexed(filtered(company, filter), text)
+        .filter(customers::id.between(low, high))
+        .filter(rank(text).eq(tier.rank_top()))
+        .order(customers::id.desc())
+        .limit(left)
+        .select((CustomerRow::as_select(), rank(text)))
+        .load::<(CustomerRow, i64)>(conn)
+        .await?;
+    Ok((i64::try_from(best.len()).unwrap_or(i64::MAX) >= left).then_some(best))
+}
+
 /// The lowest rank of the tier `rank` is in.
 fn rank_tier_floor(rank: i64) -> i64 {
     rank.div_euclid(RANK_TIER) * RANK_TIER
@@ -127,6 +194,66 @@ enum Tier {
 }
 
 impl Tier {
+    /// Whether the tier may hold more rows than a window: the exact name never (its index
+    /// gives the page directly); a name prefix if its index range holds at least `window`
+    /// rows (counted up to that); the text elsewhere always (only ranking it would tell).
+    async fn worth_a_window(
+        self,
+        conn: &mut diesel_async::AsyncPgConnection,
+        company: CompanyId,
+        text: &str,
+        window: i64,
+    ) -> QueryResult<bool> {
+        #[derive(QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = BigInt)]
+            n: i64,
+        }
+        match self {
+            Self::Exact => Ok(false),
+            Self::Elsewhere => Ok(true),
+            Self::Prefix => {
+                let count = diesel::sql_query(
+                    "SELECT count(*) AS n FROM (SELECT 1 FROM crm.customers \
+                     WHERE company_id = $1 AND name_search LIKE $2 LIMIT $3) AS p",
+                )
+                .bind::<SqlUuid, _>(company.as_uuid())
+                .bind::<Text, _>(format!("{}%", like_literal(text)))
+                .bind::<BigInt, _>(window)
+                .get_result::<Count>(conn)
+                .await?;
+                Ok(count.n >= window)
+            }
+        }
+    }
+
+    /// The best rank in the tier: similarity 1.
+    fn rank_top(self) -> i64 {
+        self.rank_floor() + RANK_TIER - 1
+    }
+
+    /// The tier's rows, by conditions no index answers (the same rows as
+    /// [`Tier::matching`]): for reading a window of rows in id order.
+    fn matching_unindexed(self, q: BoxedCustomers, text: &str) -> BoxedCustomers {
+        match self {
+            Self::Exact => self.matching(q, text),
+            Self::Prefix => q.filter(
+                sql::<Bool>("(starts_with(name_search, ")
+                    .bind::<Text, _>(text.to_owned())
+                    .sql(") AND name_search <> ")
+                    .bind::<Text, _>(text.to_owned())
+                    .sql(")"),
+            ),
+            Self::Elsewhere => q.filter(
+                sql::<Bool>("(strpos(search_text, ")
+                    .bind::<Text, _>(text.to_owned())
+                    .sql(") > 0 AND NOT starts_with(name_search, ")
+                    .bind::<Text, _>(text.to_owned())
+                    .sql("))"),
+            ),
+        }
+    }
+
     fn rank_floor(self) -> i64 {
         match self {
             Self::Exact => 3 * RANK_TIER,
@@ -379,32 +506,38 @@ impl CustomerRepository for PgCustomerRepository {
         let wanted = usize::try_from(query.limit.get())
             .unwrap_or(usize::MAX)
             .saturating_add(1);
-        let tiers: Vec<_> = [Tier::Exact, Tier::Prefix, Tier::Elsewhere]
-            .into_iter()
-            .filter_map(|tier| {
-                let mut q = tier.matching(filtered(company, &query.filter), text);
-                if let Some((last_rank, last_id)) = query.after {
-                    match tier.rank_floor().cmp(&rank_tier_floor(last_rank)) {
-                        // A better tier than the cursor's: already read.
-                        std::cmp::Ordering::Greater => return None,
-                        // Best first: after (rank, id) means a lower rank, or the same rank
-                        // and a lower id.
-                        std::cmp::Ordering::Equal => {
-                            q = q.filter(
-                                rank(text)
-                                    .lt(last_rank)
-                                    .or(rank(text).eq(last_rank).and(customers::id.lt(last_id))),
-                            );
+        // Each tier to read, with the cursor's id when the cursor is at the tier's best rank.
+        let mut tiers = Vec::new();
+        for tier in [Tier::Exact, Tier::Prefix, Tier::Elsewhere] {
+            let mut q = tier.matching(filtered(company, &query.filter), text);
+            let mut top_after = None;
+            if let Some((last_rank, last_id)) = query.after {
+                match tier.rank_floor().cmp(&rank_tier_floor(last_rank)) {
+                    // A better tier than the cursor's: already read.
+                    std::cmp::Ordering::Greater => continue,
+                    // Best first: after (rank, id) means a lower rank, or the same rank and a
+                    // lower id.
+                    std::cmp::Ordering::Equal => {
+                        q = q.filter(
+                            rank(text)
+                                .lt(last_rank)
+                                .or(rank(text).eq(last_rank).and(customers::id.lt(last_id))),
+                        );
+                        if last_rank != tier.rank_top() {
+                            // Past the best rank: no window.
+                            tiers.push((tier, q, None, false));
+                            continue;
                         }
-                        std::cmp::Ordering::Less => {}
+                        top_after = Some(last_id);
                     }
+                    std::cmp::Ordering::Less => {}
                 }
-                Some(
-                    q.order((rank(text).desc(), customers::id.desc()))
-                        .select((CustomerRow::as_select(), rank(text))),
-                )
-            })
-            .collect();
+            }
+            tiers.push((tier, q, top_after, true));
+        }
+        let window = self.search_window;
+        let filter = query.filter.clone();
+        let text_owned = text.to_owned();
         // Typos are for names: a text without letters (a phone fragment) has no fallback.
         let typos = query.after.is_none() && text.chars().any(char::is_alphabetic);
         let nearest = typos.then(|| {
@@ -419,10 +552,27 @@ impl CustomerRepository for PgCustomerRepository {
             .db
             .tenant_read_tx(company, |conn| {
                 async move {
+                    let text = text_owned.as_str();
                     let mut rows = Vec::with_capacity(wanted);
-                    for tier in tiers {
+                    for (tier, q, top_after, windowed) in tiers {
                         let left = i64::try_from(wanted - rows.len()).unwrap_or(i64::MAX);
-                        rows.extend(tier.limit(left).load::<(CustomerRow, i64)>(conn).await?);
+                        if windowed && tier.worth_a_window(conn, company, text, window).await? {
+                            let best = best_of_window(
+                                conn, company, &filter, text, tier, top_after, window, left,
+                            )
+                            .await?;
+                            if let Some(best) = best {
+                                rows.extend(best);
+                                break;
+                            }
+                        }
+                        let tier_rows = q
+                            .order((rank(text).desc(), customers::id.desc()))
+                            .limit(left)
+                            .select((CustomerRow::as_select(), rank(text)))
+                            .load::<(CustomerRow, i64)>(conn)
+                            .await?;
+                        rows.extend(tier_rows);
                         if rows.len() >= wanted {
                             break;
                         }

@@ -775,6 +775,9 @@ async fn search_pages_run_across_the_rank_tiers_in_order() {
         ("Nevada Jones", None, 1),
         ("Grace", Some("ada@navy.mil"), 1),
         ("Canada Dry", None, 1),
+        ("Smith Ada", None, 1),
+        ("Lee Ada", None, 1),
+        ("Kim Ada", Some("kim@example.com"), 1),
         ("Bob", None, 0),
     ] {
         let mut n = new_customer(name);
@@ -784,23 +787,20 @@ async fn search_pages_run_across_the_rank_tiers_in_order() {
             expected_tiers.push((id, tier));
         }
     }
-    let page = |limit: u32, after: Option<(i64, uuid::Uuid)>| {
-        let repo = &repo;
-        async move {
-            repo.search(
-                company,
-                SearchQuery {
-                    text: SearchText::parse("ada").unwrap(),
-                    filter: CustomerFilter::default(),
-                    limit: PageLimit::new(Some(limit)).unwrap(),
-                    after,
-                },
-            )
-            .await
-            .unwrap()
-        }
+    let page = |repo: PgCustomerRepository, limit: u32, after: Option<(i64, uuid::Uuid)>| async move {
+        repo.search(
+            company,
+            SearchQuery {
+                text: SearchText::parse("ada").unwrap(),
+                filter: CustomerFilter::default(),
+                limit: PageLimit::new(Some(limit)).unwrap(),
+                after,
+            },
+        )
+        .await
+        .unwrap()
     };
-    let all: Vec<(CustomerId, i64)> = page(100, None)
+    let all: Vec<(CustomerId, i64)> = page(repo.clone(), 100, None)
         .await
         .into_iter()
         .map(|r| (r.customer.id, r.rank))
@@ -815,19 +815,29 @@ async fn search_pages_run_across_the_rank_tiers_in_order() {
         let tier = expected_tiers.iter().find(|(e, _)| e == id).unwrap().1;
         assert_eq!(rank / 1_000_000, tier, "{id:?}");
     }
-    for limit in 1..=4 {
+    // Any window (the newest ids read for a tier's best rank) gives the same pages: one that
+    // holds the whole company, and ones that stop early or fall back to ranking the tier.
+    for (window, limit) in [100, 3, 2, 1]
+        .into_iter()
+        .flat_map(|w| (1..=4).map(move |l| (w, l)))
+    {
+        let repo = repo.clone().with_search_window(window);
         let mut walked = Vec::new();
         let mut after = None;
         loop {
-            let rows = page(limit, after).await;
+            let rows = page(repo.clone(), limit, after).await;
             let more = rows.len() > limit as usize;
             let rows: Vec<_> = rows.into_iter().take(limit as usize).collect();
             walked.extend(rows.iter().map(|r| (r.customer.id, r.rank)));
+            assert!(
+                walked.len() <= all.len(),
+                "pages repeat: window {window}, limit {limit}"
+            );
             match rows.last() {
                 Some(last) if more => after = Some((last.rank, last.customer.id.as_uuid())),
                 _ => break,
             }
         }
-        assert_eq!(walked, all, "pages of {limit}");
+        assert_eq!(walked, all, "pages of {limit}, window {window}");
     }
 }
