@@ -157,7 +157,7 @@ row "list page 1 (limit 20)" "$BIG_TOKEN" "/api/customers?limit=20" "" list_page
 row "list page 10,000 (keyset)" "$BIG_TOKEN" "/api/customers?limit=20&cursor=$DEEP" "" list_deep "$BIG" ""
 row "search: full name" "$BIG_TOKEN" "/api/customers/search?q=$(urlenc "$SEARCH_NAME")" "" search_name "$BIG" "" "$(tr '[:upper:]' '[:lower:]' <<<"$SEARCH_NAME")"
 row "search: email fragment" "$BIG_TOKEN" "/api/customers/search?q=$(urlenc "$SEARCH_EMAIL")" "" search_text "$BIG" "" "$SEARCH_EMAIL"
-row "search: a common surname" "$BIG_TOKEN" "/api/customers/search?q=$SEARCH_SURNAME" "" search_text "$BIG" "" "$SEARCH_SURNAME"
+row "search: a common surname" "$BIG_TOKEN" "/api/customers/search?q=$SEARCH_SURNAME" "" search_common "$BIG" "" "$SEARCH_SURNAME"
 row "notes of a customer" "$SMALL_TOKEN" "/api/customers/$CUSTOMER/notes?limit=20" "" notes "$SMALL" ""
 row "interactions of a customer" "$SMALL_TOKEN" "/api/customers/$CUSTOMER/interactions?limit=20" "" interactions "$SMALL" ""
 row "history of a customer" "$SMALL_TOKEN" "/api/customers/$CUSTOMER/history?limit=20" "" history "$SMALL" ""

@@ -196,7 +196,8 @@ enum Tier {
 impl Tier {
     /// Whether the tier may hold more rows than a window: the exact name never (its index
     /// gives the page directly); a name prefix if its index range holds at least `window`
-    /// rows (counted up to that); the text elsewhere always (only ranking it would tell).
+    /// rows (counted up to that); the text elsewhere if it looks like a name (letters, spaces,
+    /// hyphens, apostrophes): only ranking it would tell how many rows it has.
     async fn worth_a_window(
         self,
         conn: &mut diesel_async::AsyncPgConnection,
@@ -211,7 +212,11 @@ impl Tier {
         }
         match self {
             Self::Exact => Ok(false),
-            Self::Elsewhere => Ok(true),
+            // Only a name-like text can match a name at similarity 1 (an email or phone
+            // fragment would only pay for a window that cannot fill).
+            Self::Elsewhere => Ok(text
+                .chars()
+                .all(|c| c.is_alphabetic() || matches!(c, ' ' | '-' | '\''))),
             Self::Prefix => {
                 let count = diesel::sql_query(
                     "SELECT count(*) AS n FROM (SELECT 1 FROM crm.customers \
