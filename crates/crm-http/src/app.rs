@@ -46,6 +46,10 @@ use crate::security_headers::{security_headers_middleware, Hsts};
 
 /// How long a Redis call may take before it counts as down.
 const REDIS_TIMEOUT: Duration = Duration::from_millis(100);
+/// How long the near cache's tracking connection may take to connect or answer its health
+/// `PING` before the near cache is dropped: longer than a command's timeout, since dropping it
+/// sends every read to Redis at once (a machine stalled for 100 ms is not a lost connection).
+const NEAR_TRACKING_TIMEOUT: Duration = Duration::from_secs(1);
 /// How long the outbox relay may take to deliver what is left when the server stops.
 const RELAY_SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
@@ -109,7 +113,9 @@ impl AppState {
                     max_entries: entries,
                     ..NearSettings::default()
                 });
-                let tracker = near.track(url, REDIS_TIMEOUT).context("REDIS_URL")?;
+                let tracker = near
+                    .track(url, NEAR_TRACKING_TIMEOUT)
+                    .context("REDIS_URL")?;
                 (Some(near), Some(Arc::new(tracker)))
             }
             _ => (None, None),
