@@ -6,19 +6,11 @@ use std::time::Duration;
 
 use crm_domain::Role;
 use crm_testkit::tokens::actor;
-use crm_testkit::{TestApp, TestRedis};
-use deadpool_redis::redis::{self, AsyncCommands};
+use crm_testkit::{redis_connection, TestApp, TestRedis};
+use deadpool_redis::redis::AsyncCommands;
 use serde_json::{json, Value};
 
 const SHARED_REDIS: &str = "redis://127.0.0.1:6379";
-
-async fn redis_conn(url: &str) -> redis::aio::MultiplexedConnection {
-    redis::Client::open(url)
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap()
-}
 
 #[tokio::test]
 async fn reads_by_id_are_cached_and_writes_invalidate_them() {
@@ -28,7 +20,7 @@ async fn reads_by_id_are_cached_and_writes_invalidate_them() {
     let id = customer["id"].as_str().unwrap();
     let path = format!("/api/customers/{id}");
     let key = format!("crm:customer:{}:{id}", admin.company());
-    let mut conn = redis_conn(SHARED_REDIS).await;
+    let mut conn = redis_connection(SHARED_REDIS).await;
 
     assert_eq!(app.get_json(&path, &admin).await["name"], "Cached");
     let stored: String = conn.get(&key).await.unwrap();
@@ -77,7 +69,7 @@ async fn company_figures_are_cached_until_the_next_change() {
     let stats = app.get_json("/api/stats", &admin).await;
     assert_eq!(stats["customersTotal"], 1);
     assert_eq!(stats["notesTotal"], 0);
-    let mut conn = redis_conn(SHARED_REDIS).await;
+    let mut conn = redis_connection(SHARED_REDIS).await;
     let keys: Vec<String> = conn
         .keys(format!("crm:stats:{}:*", admin.company()))
         .await

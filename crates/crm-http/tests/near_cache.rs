@@ -11,8 +11,8 @@ use std::time::Duration;
 use crm_domain::Role;
 use crm_redis::{NearCache, NearSettings, Tracker};
 use crm_testkit::tokens::{actor, token};
-use crm_testkit::{eventually, TestApp, TestRedis};
-use deadpool_redis::redis::{self, AsyncCommands};
+use crm_testkit::{eventually, redis_connection, TestApp, TestRedis};
+use deadpool_redis::redis::AsyncCommands;
 use serde_json::{json, Value};
 
 const SHARED_REDIS: &str = "redis://127.0.0.1:6379";
@@ -37,14 +37,6 @@ fn fill(near: &NearCache, key: &str, value: &str) {
     near.put(key, value.to_owned(), stamp);
 }
 
-async fn redis_conn(url: &str) -> redis::aio::MultiplexedConnection {
-    redis::Client::open(url)
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn a_change_by_any_client_evicts_the_key() {
     let (near, _tracker) = tracking(SHARED_REDIS).await;
@@ -58,7 +50,7 @@ async fn a_change_by_any_client_evicts_the_key() {
     assert_eq!(near.get::<u64>(&key), None);
 
     // Another client (another replica, or User Management) writes the key in Redis.
-    let mut conn = redis_conn(SHARED_REDIS).await;
+    let mut conn = redis_connection(SHARED_REDIS).await;
     let _: () = conn.set(&key, "v2").await.unwrap();
     eventually("the key is evicted", SOON, || async {
         near.get::<String>(&key).is_none().then_some(())
@@ -75,7 +67,7 @@ async fn a_fill_that_raced_with_a_change_is_not_kept() {
     // A reader stamps, then reads Redis; meanwhile the key changes...
     let stale = near.stamp(&key);
     fill(&near, &key, "sentinel");
-    let mut conn = redis_conn(SHARED_REDIS).await;
+    let mut conn = redis_connection(SHARED_REDIS).await;
     let _: () = conn.set_ex(&key, "1", 60).await.unwrap();
     eventually("the change is reported", SOON, || async {
         near.get::<String>(&key).is_none().then_some(())

@@ -21,7 +21,7 @@ pub mod tokens;
 pub use app::{TestApp, TestAppBuilder};
 pub use database::{admin, TestDatabase};
 pub use jwks_server::JwksServer;
-pub use redis::TestRedis;
+pub use redis::{redis_connection, TestRedis};
 
 /// Polls `check` every 10 ms until it returns `Some`, for at most `within`; panics naming
 /// `what` if it never does. For effects that arrive asynchronously (a Redis invalidation

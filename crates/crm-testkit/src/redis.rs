@@ -117,3 +117,12 @@ impl Drop for TestRedis {
         let _ = self.cli(&["SHUTDOWN", "NOSAVE"]);
     }
 }
+
+/// A plain connection to the Redis at `url`, for a test that reads or writes keys directly.
+pub async fn redis_connection(url: &str) -> deadpool_redis::redis::aio::MultiplexedConnection {
+    deadpool_redis::redis::Client::open(url)
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap()
+}
