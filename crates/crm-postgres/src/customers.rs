@@ -55,14 +55,21 @@ type BoxedCustomers = customers::BoxedQuery<'static, Pg>;
 
 /// The company's customers narrowed by a filter (no order, cursor or limit).
 fn filtered(company: CompanyId, filter: &CustomerFilter) -> BoxedCustomers {
+    narrowed(
+        customers::table
+            .filter(customers::company_id.eq(company.as_uuid()))
+            .into_boxed(),
+        filter,
+    )
+}
+
+/// `q` narrowed by a filter.
+fn narrowed(mut q: BoxedCustomers, filter: &CustomerFilter) -> BoxedCustomers {
     let tag_strings = |tags: &[Tag]| {
         tags.iter()
             .map(|t| t.as_str().to_owned())
             .collect::<Vec<_>>()
     };
-    let mut q = customers::table
-        .filter(customers::company_id.eq(company.as_uuid()))
-        .into_boxed();
     if let Some(status) = filter.status {
         q = q.filter(customers::status.eq(status.as_str()));
     }
@@ -125,12 +132,18 @@ fn rank(text: &str) -> SqlLiteral<BigInt, impl QueryFragment<Pg> + Send + 'stati
 /// Ranks of one tier are `tier × RANK_TIER` plus a similarity below `RANK_TIER`.
 const RANK_TIER: i64 = 1_000_000;
 
-/// Rows of `tier` at its best rank (similarity 1), newest id first, read from the company's
-/// `window` newest ids (below `before`, a cursor at that rank): the tier's first `left` rows
-/// when it finds that many, for then no row outside the window can come before them (none
-/// ranks higher, and any with a higher id is inside it). `None` otherwise: the caller ranks
-/// the whole tier. This spares ranking thousands of matches of a common word (a surname
-/// shared by 2% of a million customers) to show the first page.
+/// The first `left` rows of `tier`, found among the company's `window` newest ids when they
+/// hold that many rows of one rank that nothing outside the window can precede; `None`
+/// otherwise, and the caller ranks the whole tier. This spares ranking thousands of matches
+/// of a common word (a surname shared by 2% of a million customers) to show a page.
+///
+/// - After a cursor `(rank, id)` in this tier: the window is the newest ids below the
+///   cursor's, and the page its rows of the cursor's rank, newest first. Rows that rank
+///   higher come before the cursor; rows of that rank with a higher id are in the window.
+/// - Otherwise: the window's rows best first; if the first `left` share one rank, they are
+///   the page provided no row of the tier anywhere ranks higher, which is certain at the best
+///   rank (similarity 1) and checked otherwise, by trigram word similarity through the
+///   `name_search` index with pg_trgm's threshold raised to that rank.
 #[allow(clippy::too_many_arguments)]
 async fn best_of_window(
     conn: &mut diesel_async::AsyncPgConnection,
@@ -138,7 +151,7 @@ async fn best_of_window(
     filter: &CustomerFilter,
     text: &str,
     tier: Tier,
-    before: Option<uuid::Uuid>,
+    after: Option<(i64, uuid::Uuid)>,
     window: i64,
     left: i64,
 ) -> QueryResult<Option<Vec<(CustomerRow, i64)>>> {
@@ -149,6 +162,11 @@ async fn best_of_window(
         #[diesel(sql_type = diesel::sql_types::Nullable<SqlUuid>)]
         high: Option<uuid::Uuid>,
     }
+    #[derive(QueryableByName)]
+    struct Setting {
+        #[diesel(sql_type = Text)]
+        value: String,
+    }
     // The window: an index-only range of (company_id, id), newest first.
     let bounds = diesel::sql_query(
         "WITH w AS MATERIALIZED (SELECT id FROM crm.customers \
@@ -157,23 +175,70 @@ async fn best_of_window(
                 (SELECT id FROM w ORDER BY id DESC LIMIT 1) AS high",
     )
     .bind::<SqlUuid, _>(company.as_uuid())
-    .bind::<SqlUuid, _>(before.unwrap_or(uuid::Uuid::max()))
+    .bind::<SqlUuid, _>(after.map_or(uuid::Uuid::max(), |(_, id)| id))
     .bind::<BigInt, _>(window)
     .get_result::<Bounds>(conn)
     .await?;
     let (Some(low), Some(high)) = (bounds.low, bounds.high) else {
         return Ok(None);
     };
-    let best = tier
+    let mut q = tier
         .matching_unindexed(filtered(company, filter), text)
-        .filter(customers::id.between(low, high))
-        .filter(rank(text).eq(tier.rank_top()))
-        .order(customers::id.desc())
+        .filter(customers::id.between(low, high));
+    if let Some((rank_after, _)) = after {
+        q = q.filter(rank(text).eq(rank_after));
+    }
+    let best = q
+        .order((rank(text).desc(), customers::id.desc()))
         .limit(left)
         .select((CustomerRow::as_select(), rank(text)))
         .load::<(CustomerRow, i64)>(conn)
         .await?;
-    Ok((i64::try_from(best.len()).unwrap_or(i64::MAX) >= left).then_some(best))
+    let Some(best_rank) = <[_]>::first(&best).map(|(_, rank)| *rank) else {
+        return Ok(None);
+    };
+    let full = i64::try_from(best.len()).unwrap_or(i64::MAX) >= left;
+    if !full || best.iter().any(|(_, rank)| *rank != best_rank) {
+        return Ok(None);
+    }
+    if after.is_some() || best_rank == tier.rank_top() {
+        return Ok(Some(best));
+    }
+    // A higher rank needs a word similarity of at least (rank + 0.5) / 999,999 (ranks round
+    // similarity × 999,999, in single precision: 0.1 below that covers its error, and no two
+    // similarities, fractions of trigram counts, are that close).
+    let needed = ((best_rank - tier.rank_floor()) as f64 + 0.4) / 999_999.0;
+    let previous =
+        diesel::sql_query("SELECT current_setting('pg_trgm.word_similarity_threshold') AS value")
+            .get_result::<Setting>(conn)
+            .await?;
+    let set = |value: String| {
+        diesel::sql_query(
+            "SELECT set_config('pg_trgm.word_similarity_threshold', $1, true) AS value",
+        )
+        .bind::<Text, _>(value)
+    };
+    set(needed.to_string()).get_result::<Setting>(conn).await?;
+    // A count, not `LIMIT 1`: expecting many matches, the planner would scan the table for
+    // the first one instead of asking the trigram index.
+    // The company condition is written so that no index answers it: intersecting the trigram
+    // candidates with a bitmap of the whole company (1,000,000 entries) cost 200 ms.
+    let company_unindexed = customers::table
+        .filter(
+            sql::<Bool>("((company_id = ")
+                .bind::<SqlUuid, _>(company.as_uuid())
+                .sql(") IS TRUE)"),
+        )
+        .into_boxed();
+    let higher = tier
+        .matching_unindexed(narrowed(company_unindexed, filter), text)
+        .filter(similar_name(text))
+        .filter(rank(text).gt(best_rank))
+        .count()
+        .get_result::<i64>(conn)
+        .await;
+    set(previous.value).get_result::<Setting>(conn).await?;
+    Ok((higher? == 0).then_some(best))
 }
 
 /// The lowest rank of the tier `rank` is in.
@@ -511,11 +576,11 @@ impl CustomerRepository for PgCustomerRepository {
         let wanted = usize::try_from(query.limit.get())
             .unwrap_or(usize::MAX)
             .saturating_add(1);
-        // Each tier to read, with the cursor's id when the cursor is at the tier's best rank.
+        // Each tier to read, with the cursor when it is in that tier.
         let mut tiers = Vec::new();
         for tier in [Tier::Exact, Tier::Prefix, Tier::Elsewhere] {
             let mut q = tier.matching(filtered(company, &query.filter), text);
-            let mut top_after = None;
+            let mut after_in_tier = None;
             if let Some((last_rank, last_id)) = query.after {
                 match tier.rank_floor().cmp(&rank_tier_floor(last_rank)) {
                     // A better tier than the cursor's: already read.
@@ -528,17 +593,12 @@ impl CustomerRepository for PgCustomerRepository {
                                 .lt(last_rank)
                                 .or(rank(text).eq(last_rank).and(customers::id.lt(last_id))),
                         );
-                        if last_rank != tier.rank_top() {
-                            // Past the best rank: no window.
-                            tiers.push((tier, q, None, false));
-                            continue;
-                        }
-                        top_after = Some(last_id);
+                        after_in_tier = Some((last_rank, last_id));
                     }
                     std::cmp::Ordering::Less => {}
                 }
             }
-            tiers.push((tier, q, top_after, true));
+            tiers.push((tier, q, after_in_tier));
         }
         let window = self.search_window;
         let filter = query.filter.clone();
@@ -559,11 +619,18 @@ impl CustomerRepository for PgCustomerRepository {
                 async move {
                     let text = text_owned.as_str();
                     let mut rows = Vec::with_capacity(wanted);
-                    for (tier, q, top_after, windowed) in tiers {
+                    for (tier, q, after_in_tier) in tiers {
                         let left = i64::try_from(wanted - rows.len()).unwrap_or(i64::MAX);
-                        if windowed && tier.worth_a_window(conn, company, text, window).await? {
+                        if tier.worth_a_window(conn, company, text, window).await? {
                             let best = best_of_window(
-                                conn, company, &filter, text, tier, top_after, window, left,
+                                conn,
+                                company,
+                                &filter,
+                                text,
+                                tier,
+                                after_in_tier,
+                                window,
+                                left,
                             )
                             .await?;
                             if let Some(best) = best {

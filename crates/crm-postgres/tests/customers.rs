@@ -841,3 +841,71 @@ async fn search_pages_run_across_the_rank_tiers_in_order() {
         assert_eq!(walked, all, "pages of {limit}, window {window}");
     }
 }
+
+/// A fragment of a word: the newest customers' best matches fill a page only if no older
+/// customer ranks higher; the window must prove that, or rank the whole tier.
+#[tokio::test]
+async fn search_windows_below_the_best_rank_are_proven_or_abandoned() {
+    let (_tdb, _db, repo) = setup().await;
+    let search = |repo: PgCustomerRepository,
+                  company: CompanyId,
+                  limit: u32,
+                  after: Option<(i64, uuid::Uuid)>| async move {
+        repo.search(
+            company,
+            SearchQuery {
+                text: SearchText::parse("ovel").unwrap(),
+                filter: CustomerFilter::default(),
+                limit: PageLimit::new(Some(limit)).unwrap(),
+                after,
+            },
+        )
+        .await
+        .unwrap()
+    };
+    let walk = |repo: PgCustomerRepository, company: CompanyId| async move {
+        let mut walked = Vec::new();
+        let mut after = None;
+        loop {
+            let rows = search(repo.clone(), company, 2, after).await;
+            let more = rows.len() > 2;
+            let rows: Vec<_> = rows.into_iter().take(2).collect();
+            walked.extend(
+                rows.iter()
+                    .map(|r| (r.customer.id, r.customer.name.clone())),
+            );
+            assert!(walked.len() <= 20, "pages repeat");
+            match rows.last() {
+                Some(last) if more => after = Some((last.rank, last.customer.id.as_uuid())),
+                _ => break,
+            }
+        }
+        walked
+    };
+    let lovelaces = ["Ann Lovelace", "Bo Lovelace", "Cy Lovelace", "Di Lovelace"];
+    // An older customer whose name holds the text as a whole word outranks the newer ones,
+    // which hold it inside a word (a lower similarity, the same for all).
+    let outranked = CompanyId::new_random();
+    store(&repo, outranked, new_customer("Tan Ovel")).await;
+    let plain = CompanyId::new_random();
+    for company in [outranked, plain] {
+        for name in lovelaces {
+            store(&repo, company, new_customer(name)).await;
+        }
+    }
+    for company in [outranked, plain] {
+        // One page of everything: the whole tier ranked.
+        let reference: Vec<_> = search(repo.clone(), company, 100, None)
+            .await
+            .into_iter()
+            .map(|r| (r.customer.id, r.customer.name))
+            .collect();
+        for window in [100, 3, 2, 1] {
+            let walked = walk(repo.clone().with_search_window(window), company).await;
+            assert_eq!(walked, reference, "window {window}");
+        }
+    }
+    let first = search(repo.clone().with_search_window(2), outranked, 2, None).await;
+    assert_eq!(first[0].customer.name, "Tan Ovel");
+    assert_eq!(search(repo.clone(), plain, 100, None).await.len(), 4);
+}
