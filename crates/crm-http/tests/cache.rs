@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crm_domain::Role;
 use crm_testkit::tokens::actor;
-use crm_testkit::{redis_connection, TestApp, TestRedis};
+use crm_testkit::{eventually, redis_connection, TestApp, TestRedis};
 use deadpool_redis::redis::AsyncCommands;
 use serde_json::{json, Value};
 
@@ -121,16 +121,12 @@ async fn the_cache_is_bypassed_while_redis_is_down_and_used_again_after() {
 
     redis.restart().await;
     let key = format!("crm:customer:{}:{id}", admin.company());
-    let mut cached = None;
-    for _ in 0..50 {
+    let cached = eventually("the cache fills again", Duration::from_secs(5), || async {
         assert_eq!(app.get_json(&path, &admin).await["name"], "During");
-        cached = redis
+        redis
             .command(&["GET", &key])
-            .filter(|v| !v.trim().is_empty());
-        if cached.is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(cached.unwrap().contains("During"), "the cache fills again");
+            .filter(|v| !v.trim().is_empty())
+    })
+    .await;
+    assert!(cached.contains("During"), "the cache fills again");
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crm_domain::{CompanyId, Role};
 use crm_testkit::tokens::{actor, colleague};
-use crm_testkit::{TestApp, TestRedis};
+use crm_testkit::{eventually, TestApp, TestRedis};
 use deadpool_redis::redis;
 use diesel_async::RunQueryDsl;
 use futures_util::StreamExt;
@@ -223,16 +223,15 @@ async fn events_committed_while_redis_is_down_are_sent_when_it_returns() {
     }
     assert_eq!(outbox_rows(&app).await, 0);
     // The circuit closes again: health reports Redis up (after at most a cool-down).
-    let mut status = Value::Null;
-    for _ in 0..50 {
-        let health: Value = app.get_public_json("/health/detailed").await;
-        status = health["checks"]["redis"]["status"].clone();
-        if status == "up" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert_eq!(status, "up");
+    eventually(
+        "health reports Redis up",
+        Duration::from_secs(5),
+        || async {
+            let health: Value = app.get_public_json("/health/detailed").await;
+            (health["checks"]["redis"]["status"] == "up").then_some(())
+        },
+    )
+    .await;
 }
 
 #[tokio::test]

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use crm_domain::Role;
 use crm_testkit::tokens::actor;
-use crm_testkit::{TestApp, TestRedis};
+use crm_testkit::{eventually, TestApp, TestRedis};
 use serde_json::{json, Value};
 
 const SHARED_REDIS: &str = "redis://127.0.0.1:6379";
@@ -190,23 +190,23 @@ async fn requests_keep_succeeding_while_redis_stops_and_restarts() {
     );
 
     // Once Redis is back, the counts are shared there again.
-    let mut counted = None;
-    for _ in 0..50 {
-        let res = app
-            .get("/api/customers", &admin)
-            .header("X-Forwarded-For", &client)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 200);
-        let keys = redis.command(&["KEYS", &format!("crm:ratelimit:{client}:*")]);
-        if let Some(k) = keys.filter(|k| !k.trim().is_empty()) {
-            counted = Some(k);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(counted.is_some(), "no counter in Redis after it returned");
+    eventually(
+        "a counter in Redis after it returned",
+        Duration::from_secs(5),
+        || async {
+            let res = app
+                .get("/api/customers", &admin)
+                .header("X-Forwarded-For", &client)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 200);
+            redis
+                .command(&["KEYS", &format!("crm:ratelimit:{client}:*")])
+                .filter(|k| !k.trim().is_empty())
+        },
+    )
+    .await;
     // And the events of the customers made during the outage reached the outbox relay's
     // backlog, which drains.
     app.relay.flush();
