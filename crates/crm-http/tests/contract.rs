@@ -259,4 +259,37 @@ async fn the_document_states_what_the_server_checks() {
     assert_eq!(link["parameters"]["noteId"], "$response.body#/id");
     // Deletes can lose a race (409).
     assert!(spec["paths"]["/api/customers/{id}"]["delete"]["responses"]["409"].is_object());
+    // Text the services refuse when blank says so: it must hold a non-whitespace character
+    // (schemathesis sent a lone U+000B as a note, valid by the document, refused with 422).
+    let not_blank =
+        "[^\\t-\\r \u{85}\u{a0}\u{1680}\u{2000}-\u{200a}\u{2028}\u{2029}\u{202f}\u{205f}\u{3000}]";
+    for (schema, field) in [
+        ("CreateCustomerRequest", "name"),
+        ("UpdateCustomerRequest", "name"),
+        ("CreateNoteRequest", "content"),
+        ("UpdateNoteRequest", "content"),
+        ("CreateInteractionRequest", "subject"),
+        ("UpdateInteractionRequest", "subject"),
+        ("CreateSegmentRequest", "name"),
+        ("UpdateSegmentRequest", "name"),
+    ] {
+        assert_eq!(
+            spec["components"]["schemas"][schema]["properties"][field]["pattern"], not_blank,
+            "{schema}.{field}"
+        );
+    }
+    let user = actor(Role::User);
+    let customer = app
+        .create_customer(&user, json!({"name": "Blank note"}))
+        .await;
+    let res = app
+        .post(
+            &format!("/api/customers/{}/notes", customer["id"].as_str().unwrap()),
+            &user,
+            &json!({"content": "\u{b}"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
 }

@@ -110,7 +110,11 @@ fn email_schema() -> utoipa::openapi::schema::Schema {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateCustomerRequest {
     /// 1–200 characters.
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "[^\\t-\\r \u{85}\u{a0}\u{1680}\u{2000}-\u{200a}\u{2028}\u{2029}\u{202f}\u{205f}\u{3000}]"
+    )]
     pub name: String,
     /// A valid address, unique per company; blank means none.
     #[schema(schema_with = email_schema)]
@@ -168,7 +172,7 @@ impl From<CreateCustomerRequest> for CreateCustomer {
 pub struct UpdateCustomerRequest {
     /// 1–200 characters; not nullable.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = String, min_length = 1, max_length = 200)]
+    #[schema(value_type = String, min_length = 1, max_length = 200, pattern = "[^\\t-\\r \u{85}\u{a0}\u{1680}\u{2000}-\u{200a}\u{2028}\u{2029}\u{202f}\u{205f}\u{3000}]")]
     pub name: Option<Option<String>>,
     /// New email, or `null` (or blank) to clear.
     #[serde(default, deserialize_with = "double_option")]

@@ -83,7 +83,11 @@ pub struct CreateInteractionRequest {
     /// Who started it.
     pub direction: Option<Direction>,
     /// 1–500 characters.
-    #[schema(min_length = 1, max_length = 500)]
+    #[schema(
+        min_length = 1,
+        max_length = 500,
+        pattern = "[^\\t-\\r \u{85}\u{a0}\u{1680}\u{2000}-\u{200a}\u{2028}\u{2029}\u{202f}\u{205f}\u{3000}]"
+    )]
     pub subject: String,
     /// At most 10,000 characters.
     #[schema(max_length = 10000)]
@@ -131,7 +135,7 @@ pub struct UpdateInteractionRequest {
     pub direction: Option<Option<Direction>>,
     /// New subject, 1–500 characters.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = String, min_length = 1, max_length = 500)]
+    #[schema(value_type = String, min_length = 1, max_length = 500, pattern = "[^\\t-\\r \u{85}\u{a0}\u{1680}\u{2000}-\u{200a}\u{2028}\u{2029}\u{202f}\u{205f}\u{3000}]")]
     pub subject: Option<Option<String>>,
     /// New description, or `null`.
     #[serde(default, deserialize_with = "double_option")]

@@ -57,7 +57,11 @@ page_type!(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateNoteRequest {
     /// 1–10,000 characters.
-    #[schema(min_length = 1, max_length = 10000)]
+    #[schema(
+        min_length = 1,
+        max_length = 10000,
+        pattern = "[^\\t-\\r \u{85}\u{a0}\u{1680}\u{2000}-\u{200a}\u{2028}\u{2029}\u{202f}\u{205f}\u{3000}]"
+    )]
     pub content: String,
     /// Default `general`.
     #[serde(rename = "type")]
@@ -82,7 +86,7 @@ impl From<CreateNoteRequest> for CreateNote {
 pub struct UpdateNoteRequest {
     /// New text, 1–10,000 characters.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = String, min_length = 1, max_length = 10000)]
+    #[schema(value_type = String, min_length = 1, max_length = 10000, pattern = "[^\\t-\\r \u{85}\u{a0}\u{1680}\u{2000}-\u{200a}\u{2028}\u{2029}\u{202f}\u{205f}\u{3000}]")]
     pub content: Option<Option<String>>,
     /// New kind.
     #[serde(rename = "type", default, deserialize_with = "double_option")]

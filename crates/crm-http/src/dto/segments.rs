@@ -57,7 +57,11 @@ page_type!(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateSegmentRequest {
     /// 1–100 characters, unique per company.
-    #[schema(min_length = 1, max_length = 100)]
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = "[^\\t-\\r \u{85}\u{a0}\u{1680}\u{2000}-\u{200a}\u{2028}\u{2029}\u{202f}\u{205f}\u{3000}]"
+    )]
     pub name: String,
     /// At most 1,000 characters.
     #[schema(max_length = 1000)]
@@ -83,7 +87,7 @@ impl From<CreateSegmentRequest> for CreateSegment {
 pub struct UpdateSegmentRequest {
     /// New name.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = String, min_length = 1, max_length = 100)]
+    #[schema(value_type = String, min_length = 1, max_length = 100, pattern = "[^\\t-\\r \u{85}\u{a0}\u{1680}\u{2000}-\u{200a}\u{2028}\u{2029}\u{202f}\u{205f}\u{3000}]")]
     pub name: Option<Option<String>>,
     /// New description, or `null`.
     #[serde(default, deserialize_with = "double_option")]
